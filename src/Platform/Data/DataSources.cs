@@ -1,0 +1,90 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Platform.Data;
+
+/// <summary>The database roles a query can be served by.</summary>
+public static class DbRole
+{
+    public const string Writer = "writer";
+    public const string Reader = "reader";
+}
+
+/// <summary>One Npgsql data source (connection pool) per Aurora endpoint. Credentials are not part of the connection
+/// string: the password is read from configuration each time a physical connection opens, so a rotated password
+/// applies to new connections at once; on rotation both pools are cleared so no connection opened with the old
+/// password stays in use.</summary>
+public sealed class DataSources : IDisposable
+{
+    private readonly IOptionsMonitor<DatabaseOptions> _options;
+    private readonly IDisposable? _subscription;
+    private string _password;
+
+    public DataSources(IOptionsMonitor<DatabaseOptions> options, ILogger<DataSources> logger, ServiceIdentity identity,
+        Action<NpgsqlDataSourceBuilder>? configure = null)
+    {
+        _options = options;
+        var current = options.CurrentValue;
+        _password = current.Password;
+        Writer = Build(current.Writer, DbRole.Writer, current, identity, configure, reader: false);
+        HasSeparateReader = !string.IsNullOrWhiteSpace(current.Reader);
+        Reader = HasSeparateReader ? Build(current.Reader, DbRole.Reader, current, identity, configure, reader: true) : Writer;
+        if (!HasSeparateReader) logger.LogWarning("Database:Reader is empty: reads are served by the writer");
+
+        _subscription = options.OnChange(changed =>
+        {
+            if (changed.Password == _password) return;
+            _password = changed.Password;
+            Writer.Clear();
+            if (HasSeparateReader) Reader.Clear();
+            logger.LogInformation("Database password changed: connection pools cleared, new connections use the new password");
+        });
+    }
+
+    public NpgsqlDataSource Writer { get; }
+
+    public NpgsqlDataSource Reader { get; }
+
+    public bool HasSeparateReader { get; }
+
+    public NpgsqlDataSource For(string role) => role == DbRole.Reader ? Reader : Writer;
+
+    private NpgsqlDataSource Build(string connectionString, string role, DatabaseOptions o, ServiceIdentity identity,
+        Action<NpgsqlDataSourceBuilder>? configure, bool reader)
+    {
+        var csb = new NpgsqlConnectionStringBuilder(connectionString)
+        {
+            Username = o.Username,
+            ApplicationName = $"{identity.Name}-{role}",
+            ConnectionLifetime = (int)o.ConnectionLifetime.TotalSeconds,
+            MaxPoolSize = o.MaxPoolSize,
+        };
+        if (!string.IsNullOrEmpty(o.RootCertificate)) csb.RootCertificate = o.RootCertificate;
+        if (reader)
+        {
+            // A reader that accepts connections but never answers must not hold a request longer than ReaderTimeout:
+            // bound connect and command, and do not wait for a cancellation round trip to a server that is stalled.
+            csb.Timeout = (int)Math.Ceiling(o.ReaderTimeout.TotalSeconds);
+            csb.CommandTimeout = (int)Math.Ceiling(o.ReaderTimeout.TotalSeconds);
+            csb.CancellationTimeout = -1;
+        }
+        else
+        {
+            csb.Timeout = (int)Math.Ceiling(o.WriterConnectTimeout.TotalSeconds);
+        }
+
+        var builder = new NpgsqlDataSourceBuilder(csb.ConnectionString) { Name = role };
+        builder.UsePasswordProvider(_ => _options.CurrentValue.Password, (_, _) => ValueTask.FromResult(_options.CurrentValue.Password));
+        builder.TagRole(role);
+        configure?.Invoke(builder);
+        return builder.Build();
+    }
+
+    public void Dispose()
+    {
+        _subscription?.Dispose();
+        Writer.Dispose();
+        if (HasSeparateReader) Reader.Dispose();
+    }
+}

@@ -1,0 +1,66 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Platform.Data;
+
+/// <summary>Applies a context's EF Core migrations on the writer. Run by the <c>migrate</c> command (a pre-upgrade
+/// Job in the cluster, a one-shot service in compose) and at start-up only when Database:MigrateOnStartup is set.
+/// Migrations must be expand/contract: during a blue-green rollout the previous release runs on the new schema.</summary>
+public interface IDatabaseMigrator
+{
+    Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken);
+}
+
+internal sealed class DatabaseMigrator<TContext>(Database<TContext> database, ILogger<DatabaseMigrator<TContext>> logger)
+    : IDatabaseMigrator where TContext : DbContext
+{
+    public Task<IReadOnlyList<string>> MigrateAsync(CancellationToken cancellationToken) =>
+        database.OnWriterAsync<IReadOnlyList<string>>(async (db, ct) =>
+        {
+            var pending = (await db.Database.GetPendingMigrationsAsync(ct)).ToList();
+            await db.Database.MigrateAsync(ct);
+            logger.LogInformation("Applied {Count} migration(s) to {Context}: {Migrations}", pending.Count, typeof(TContext).Name, pending);
+            return pending;
+        }, idempotent: false, cancellationToken);
+}
+
+/// <summary>The start-up gate: waits for the writer to answer once (and migrates first when configured), then
+/// marks the process started. Runs in the background so the management port answers probes meanwhile.</summary>
+internal sealed class DatabaseStartup(
+    DataSources dataSources, IEnumerable<IDatabaseMigrator> migrators, IOptions<DatabaseOptions> options,
+    PlatformState state, ILogger<DatabaseStartup> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var attempt = 0;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using (var connection = await dataSources.Writer.OpenConnectionAsync(stoppingToken))
+                await using (var command = connection.CreateCommand())
+                {
+                    command.CommandText = "SELECT 1";
+                    await command.ExecuteScalarAsync(stoppingToken);
+                }
+                if (options.Value.MigrateOnStartup)
+                    foreach (var migrator in migrators) await migrator.MigrateAsync(stoppingToken);
+                state.MarkStarted();
+                logger.LogInformation("Writer answered: started");
+                return;
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is not OutOfMemoryException)
+            {
+                // Logged on the first failure and then every tenth, so a long outage stays visible but quiet.
+                if (attempt++ % 10 == 0) logger.LogWarning("Waiting for the writer to answer: {Reason}", e.GetBaseException().Message);
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Serilog;
+using Serilog.Events;
+
+namespace Platform;
+
+/// <summary>Structured logs: one ECS JSON object per line on stdout, shipped by fluent-bit. Nothing is written to
+/// files (the root file system is read-only) and no secret is ever a log property: connection strings are built
+/// without credentials and the password reaches Npgsql only through its password provider.</summary>
+public sealed class LoggingOptions
+{
+    public const string Section = "Logging";
+
+    /// <summary>Minimum level: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
+    public LogEventLevel Level { get; set; } = LogEventLevel.Information;
+
+    /// <summary>One summary line per API request (method, route, status, duration). Health and metrics requests are never logged.</summary>
+    public bool RequestLogging { get; set; } = true;
+}
+
+internal static class Logging
+{
+    public static void AddPlatformLogging(this IHostApplicationBuilder builder, string serviceName, string version)
+    {
+        var options = builder.Configuration.GetSection(LoggingOptions.Section).Get<LoggingOptions>() ?? new LoggingOptions();
+        var environment = builder.Configuration["OTEL_RESOURCE_ATTRIBUTES"] is { } attributes
+            ? attributes.Split(',').Select(a => a.Split('=', 2)).FirstOrDefault(kv => kv.Length == 2 && kv[0] == "deployment.environment")?[1]
+            : null;
+        builder.Services.AddSerilog(configuration => configuration
+            .MinimumLevel.Is(options.Level)
+            // Framework chatter that duplicates the request log line or is only useful when debugging the framework.
+            .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Error)
+            .MinimumLevel.Override("Microsoft.Extensions.Http", LogEventLevel.Warning)
+            .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
+            .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(new EcsJsonFormatter(serviceName, version, environment)));
+    }
+
+    public static void UsePlatformRequestLogging(this IApplicationBuilder app, IConfiguration configuration)
+    {
+        var options = configuration.GetSection(LoggingOptions.Section).Get<LoggingOptions>() ?? new LoggingOptions();
+        if (!options.RequestLogging) return;
+        app.UseSerilogRequestLogging(o =>
+        {
+            o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            o.GetLevel = (context, _, exception) =>
+                exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
+                : PlatformPaths.IsManagement(context.Request.Path) ? LogEventLevel.Verbose
+                : LogEventLevel.Information;
+            o.EnrichDiagnosticContext = (diagnostics, context) =>
+            {
+                diagnostics.Set("RequestScheme", context.Request.Scheme);
+                diagnostics.Set("ClientIp", context.Connection.RemoteIpAddress?.ToString());
+                if (context.GetEndpoint() is RouteEndpoint endpoint) diagnostics.Set("Route", endpoint.RoutePattern.RawText);
+                if (context.Request.Headers.UserAgent is { Count: > 0 } agent) diagnostics.Set("UserAgent", agent.ToString());
+            };
+        });
+    }
+}

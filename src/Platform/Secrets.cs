@@ -1,0 +1,226 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+
+namespace Platform;
+
+/// <summary>Where Vault Agent renders secrets. Every <c>*.json</c> file in the directory is layered over the rest of
+/// the configuration (later file names win) and re-read when it changes.</summary>
+public sealed class SecretsOptions
+{
+    public const string Section = "Secrets";
+
+    /// <summary>Directory the Vault Agent sidecar renders into.</summary>
+    public string Directory { get; set; } = "/vault/secrets";
+
+    /// <summary>Files that must exist: start-up fails without them and readiness fails if they disappear.</summary>
+    public IList<string> RequiredFiles { get; } = [];
+
+    /// <summary>How often the directory is checked for changes. Vault Agent rewrites files in place or by rename,
+    /// and Kubernetes volumes swap symlinks, which file-system events do not report reliably; polling does.</summary>
+    public TimeSpan PollInterval { get; set; } = TimeSpan.FromSeconds(1);
+}
+
+/// <summary>A secrets file that is missing or cannot be parsed. The message is one line naming the file.</summary>
+public sealed class SecretsFileException(string message, Exception? inner = null, bool missing = false) : Exception(message, inner)
+{
+    /// <summary>A required file is absent (as opposed to present but unreadable or malformed).</summary>
+    public bool Missing { get; } = missing;
+}
+
+/// <summary>Current state of the secrets directory, for readiness and metrics.</summary>
+public interface ISecretsState
+{
+    /// <summary>Null when every file parsed at the last check; otherwise what is wrong, in one line. A malformed
+    /// file keeps the last good values in force; a missing required file makes the pod unready.</summary>
+    string? Problem { get; }
+
+    /// <summary>Whether a required file is missing now.</summary>
+    bool RequiredFileMissing { get; }
+
+    /// <summary>Raised after a change was loaded successfully.</summary>
+    event Action? Reloaded;
+}
+
+internal sealed class SecretsConfigurationSource(SecretsOptions options) : IConfigurationSource
+{
+    public SecretsConfigurationProvider? Provider { get; private set; }
+
+    public IConfigurationProvider Build(IConfigurationBuilder builder) => Provider ??= new SecretsConfigurationProvider(options);
+}
+
+internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISecretsState, IDisposable
+{
+    private readonly SecretsOptions _options;
+    private readonly Timer _timer;
+    private string _fingerprint = "";
+    private int _polling;
+
+    public SecretsConfigurationProvider(SecretsOptions options)
+    {
+        _options = options;
+        _timer = new Timer(_ => Poll(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+    }
+
+    public string? Problem { get; private set; }
+
+    public bool RequiredFileMissing { get; private set; }
+
+    public event Action? Reloaded;
+
+    /// <summary>Counts reload outcomes; set by the metrics wiring once the registry exists.</summary>
+    public Action<string>? OnReloadOutcome { get; set; }
+
+    /// <summary>First load: throws <see cref="SecretsFileException"/> so start-up stops with a clear line.</summary>
+    public override void Load()
+    {
+        var (data, fingerprint) = Read(_options);
+        Data = data;
+        _fingerprint = fingerprint;
+        _timer.Change(_options.PollInterval, _options.PollInterval);
+    }
+
+    private void Poll()
+    {
+        if (Interlocked.Exchange(ref _polling, 1) == 1) return;
+        try
+        {
+            string fingerprint;
+            try { fingerprint = Fingerprint(_options); }
+            catch (IOException) { return; }
+            if (fingerprint == _fingerprint) return;
+            try
+            {
+                var (data, loadedFingerprint) = Read(_options);
+                Data = data;
+                _fingerprint = loadedFingerprint;
+                Problem = null;
+                RequiredFileMissing = false;
+                OnReloadOutcome?.Invoke("success");
+                OnReload();
+                Reloaded?.Invoke();
+            }
+            catch (SecretsFileException e)
+            {
+                // Keep serving with the last good values: a half-written or broken file must not take credentials away.
+                _fingerprint = fingerprint;
+                Problem = e.Message;
+                RequiredFileMissing = e.Missing;
+                OnReloadOutcome?.Invoke("failure");
+            }
+        }
+        finally
+        {
+            Volatile.Write(ref _polling, 0);
+        }
+    }
+
+    internal static (Dictionary<string, string?> Data, string Fingerprint) Read(SecretsOptions options)
+    {
+        var directory = options.Directory;
+        if (!System.IO.Directory.Exists(directory))
+        {
+            if (options.RequiredFiles.Count == 0) return (new(StringComparer.OrdinalIgnoreCase), "");
+            throw new SecretsFileException(
+                $"Secrets file {Path.Combine(directory, options.RequiredFiles[0])}: not found (directory {directory} does not exist; it is rendered by Vault Agent, set Secrets:Directory)", missing: true);
+        }
+        foreach (var required in options.RequiredFiles)
+        {
+            var path = Path.Combine(directory, required);
+            if (!File.Exists(path))
+                throw new SecretsFileException($"Secrets file {path}: not found (rendered by Vault Agent; check the pod's vault.hashicorp.com annotations)", missing: true);
+        }
+
+        var data = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        var hash = new StringBuilder();
+        foreach (var path in System.IO.Directory.GetFiles(directory, "*.json").Order(StringComparer.Ordinal))
+        {
+            byte[] bytes;
+            try { bytes = File.ReadAllBytes(path); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                throw new SecretsFileException($"Secrets file {path}: cannot be read ({e.Message})", e);
+            }
+            hash.Append(path).Append(':').Append(Convert.ToHexString(SHA256.HashData(bytes))).Append(';');
+            Flatten(path, bytes, data);
+        }
+        return (data, hash.ToString());
+    }
+
+    private static string Fingerprint(SecretsOptions options)
+    {
+        if (!System.IO.Directory.Exists(options.Directory)) return "missing";
+        var hash = new StringBuilder();
+        foreach (var path in System.IO.Directory.GetFiles(options.Directory, "*.json").Order(StringComparer.Ordinal))
+            hash.Append(path).Append(':').Append(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))).Append(';');
+        foreach (var required in options.RequiredFiles)
+            if (!File.Exists(Path.Combine(options.Directory, required))) hash.Append("missing:").Append(required);
+        return hash.ToString();
+    }
+
+    private static void Flatten(string path, byte[] bytes, Dictionary<string, string?> data)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        }
+        catch (JsonException e)
+        {
+            throw new SecretsFileException(
+                $"Secrets file {path}: invalid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1} ({FirstSentence(e.Message)})", e);
+        }
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+                throw new SecretsFileException($"Secrets file {path}: the top level must be a JSON object, not {document.RootElement.ValueKind}");
+            Visit(document.RootElement, null, data);
+        }
+    }
+
+    private static void Visit(JsonElement element, string? prefix, Dictionary<string, string?> data)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var property in element.EnumerateObject())
+                    Visit(property.Value, prefix is null ? property.Name : $"{prefix}:{property.Name}", data);
+                break;
+            case JsonValueKind.Array:
+                var i = 0;
+                foreach (var item in element.EnumerateArray()) Visit(item, $"{prefix}:{i++}", data);
+                break;
+            case JsonValueKind.Null:
+                data[prefix!] = null;
+                break;
+            case JsonValueKind.String:
+                data[prefix!] = element.GetString();
+                break;
+            default:
+                data[prefix!] = element.GetRawText();
+                break;
+        }
+    }
+
+    private static string FirstSentence(string message)
+    {
+        var end = message.IndexOf(". ", StringComparison.Ordinal);
+        return (end > 0 ? message[..end] : message).TrimEnd('.');
+    }
+
+    public void Dispose() => _timer.Dispose();
+}
+
+internal static class SecretsConfiguration
+{
+    /// <summary>Adds the secrets directory as the last (highest-priority) configuration source.</summary>
+    public static SecretsConfigurationProvider AddSecretsDirectory(this IConfigurationManager configuration)
+    {
+        var options = new SecretsOptions();
+        configuration.GetSection(SecretsOptions.Section).Bind(options);
+        var source = new SecretsConfigurationSource(options);
+        configuration.Add(source);
+        return source.Provider!;
+    }
+}
