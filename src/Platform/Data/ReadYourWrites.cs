@@ -45,9 +45,9 @@ public sealed class ReadYourWrites
         context.Response.Headers[Header] = time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 }
 
-internal static class ReadYourWritesMiddleware
+public static class ReadYourWritesMiddleware
 {
-    public static void UseReadYourWrites(this IApplicationBuilder app)
+    internal static void UseReadYourWrites(this IApplicationBuilder app)
     {
         var time = app.ApplicationServices.GetRequiredService<TimeProvider>();
         var options = app.ApplicationServices.GetRequiredService<IOptionsMonitor<DatabaseOptions>>();

@@ -1,0 +1,13 @@
+using Catalog.Api;
+using Catalog.Api.Products;
+using Platform;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddPlatform();
+builder.AddCatalog();
+
+var app = builder.Build();
+app.MapPlatformEndpoints();
+app.MapProductsApi();
+
+return await app.RunPlatformAsync(args);
