@@ -3,6 +3,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using Serilog.Events;
 using Serilog.Formatting;
+using Serilog.Parsing;
 
 namespace Platform;
 
@@ -34,7 +35,7 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
             var root = new Node();
             root.Set(["@timestamp"], logEvent.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
             root.Set(["log", "level"], Level(logEvent.Level));
-            root.Set(["message"], logEvent.RenderMessage(CultureInfo.InvariantCulture));
+            root.Set(["message"], Render(logEvent));
             root.Set(["ecs", "version"], "8.11.0");
             root.Set(["service", "name"], serviceName);
             root.Set(["service", "version"], serviceVersion);
@@ -65,6 +66,21 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
         }
         output.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
         output.Write('\n');
+    }
+
+    /// <summary>Renders the message with string values unquoted ("GET /x", not "\"GET\" \"/x\""): it is read by people.</summary>
+    private static string Render(LogEvent logEvent)
+    {
+        var message = new StringWriter(CultureInfo.InvariantCulture);
+        foreach (var token in logEvent.MessageTemplate.Tokens)
+        {
+            if (token is PropertyToken property && logEvent.Properties.TryGetValue(property.PropertyName, out var value) &&
+                value is ScalarValue { Value: string text } && property.Format is null)
+                message.Write(text);
+            else
+                token.Render(logEvent.Properties, message, CultureInfo.InvariantCulture);
+        }
+        return message.ToString();
     }
 
     private static string Level(LogEventLevel level) => level switch

@@ -72,6 +72,19 @@ public static class PlatformMetrics
         });
         Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => s_exportedMeters.Contains(instrument.Meter.Name));
         BuildInfo.WithLabels(identity.Name, identity.Version).Set(1);
+        // Every label value a rule or dashboard relies on exists from the first scrape, so rate() and absent()
+        // see 0 rather than "no data" before the first event.
+        foreach (var role in new[] { "writer", "reader" })
+        {
+            DbCommandDuration.WithLabels(role);
+            DbReads.WithLabels(role);
+        }
+        DbReaderFallbacks.WithLabels("unavailable");
+        DbReaderFallbacks.WithLabels("marked_down");
+        DbWriterRetries.WithLabels("read_only");
+        DbWriterRetries.WithLabels("connect");
+        SecretsReloads.WithLabels("success");
+        SecretsReloads.WithLabels("failure");
     }
 
     internal static void UseRequestMetrics(this IApplicationBuilder app)

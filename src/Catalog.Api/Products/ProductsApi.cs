@@ -25,8 +25,8 @@ public static class ProductsApi
         var products = endpoints.MapGroup("/api/v1/products").WithTags("Products");
         products.MapGet("/{id:guid}", GetById).WithName("GetProduct");
         products.MapGet("/by-sku/{sku}", GetBySku).WithName("GetProductBySku");
-        products.MapGet("/", List).WithName("ListProducts");
-        products.MapPost("/", Create).WithName("CreateProduct").RequireAuthorization(PlatformPolicies.Write);
+        products.MapGet("", List).WithName("ListProducts");
+        products.MapPost("", Create).WithName("CreateProduct").RequireAuthorization(PlatformPolicies.Write);
         products.MapPut("/{id:guid}", Update).WithName("UpdateProduct").RequireAuthorization(PlatformPolicies.Write);
         products.MapDelete("/{id:guid}", Archive).WithName("ArchiveProduct").RequireAuthorization(PlatformPolicies.Write);
         return endpoints;
