@@ -76,9 +76,13 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
         {
             if (token is PropertyToken property && logEvent.Properties.TryGetValue(property.PropertyName, out var value) &&
                 value is ScalarValue { Value: string text } && property.Format is null)
+            {
                 message.Write(text);
+            }
             else
+            {
                 token.Render(logEvent.Properties, message, CultureInfo.InvariantCulture);
+            }
         }
         return message.ToString();
     }
