@@ -2,32 +2,64 @@ using TestKit;
 
 namespace Catalog.Api.Tests;
 
-/// <summary>A primary + standby, migrated by the real <c>migrate</c> command as the migrator role, and a running
-/// Catalog connected as the least-privilege app role: writer through the primary, reader through the standby.</summary>
-public sealed class CatalogFixture : IAsyncLifetime
+/// <summary>A real primary + standby, migrated by the real <c>migrate</c> command as the migrator role, and a
+/// running Catalog connected as the least-privilege app role. With <see cref="CatalogEnvironmentOptions.Forwarders"/>
+/// the writer and reader endpoints are TCP forwarders the test can stall, refuse or repoint, as DNS endpoints move.</summary>
+public sealed class CatalogEnvironment : IAsyncDisposable
 {
     public const string Project = "Catalog.Api";
 
-    public PostgresCluster Cluster { get; private set; } = null!;
+    private CatalogEnvironment(PostgresCluster cluster, SecretsDirectory secrets, TcpForwarder? writer, TcpForwarder? reader)
+    {
+        Cluster = cluster;
+        Secrets = secrets;
+        Writer = writer;
+        Reader = reader;
+    }
 
-    public SecretsDirectory Secrets { get; } = new();
+    public PostgresCluster Cluster { get; }
+
+    public SecretsDirectory Secrets { get; }
+
+    public TcpForwarder? Writer { get; }
+
+    public TcpForwarder? Reader { get; }
 
     public ServiceProcess Service { get; private set; } = null!;
 
     public static string WriteToken { get; } = Tokens.Create("catalog:write", "catalog");
 
-    public async Task InitializeAsync()
+    public static async Task<CatalogEnvironment> StartAsync(CatalogEnvironmentOptions? options = null)
     {
-        Cluster = await PostgresCluster.StartAsync();
-        await MigrateAsync(Cluster);
-        Secrets.WriteDatabase("catalog_app", PostgresCluster.DevPassword("catalog_app"));
-        Service = ServiceProcess.Start(Project, Environment(Cluster.Primary.ServiceConnectionString("catalog"), Cluster.Standby!.ServiceConnectionString("catalog"), Secrets.Path));
-        await Service.WaitReadyAsync();
-        Service.UseToken(WriteToken);
+        options ??= new CatalogEnvironmentOptions();
+        var cluster = await PostgresCluster.StartAsync(options.Cluster);
+        try
+        {
+            await MigrateAsync(cluster.Primary.ServiceConnectionString("catalog"));
+            var writer = options.Forwarders ? new TcpForwarder(cluster.Primary.Port) : null;
+            var reader = options.Forwarders && cluster.Standby is not null ? new TcpForwarder(cluster.Standby.Port) : null;
+            var secrets = new SecretsDirectory();
+            secrets.WriteDatabase("catalog_app", PostgresCluster.DevPassword("catalog_app"));
+            var environment = new CatalogEnvironment(cluster, secrets, writer, reader);
+            var configuration = Configuration(
+                writer?.ConnectionString("catalog") ?? cluster.Primary.ServiceConnectionString("catalog"),
+                reader?.ConnectionString("catalog") ?? cluster.Standby?.ServiceConnectionString("catalog") ?? "",
+                secrets.Path);
+            foreach (var (key, value) in options.Settings) configuration[key] = value;
+            environment.Service = ServiceProcess.Start(Project, configuration);
+            if (options.WaitReady) await environment.Service.WaitReadyAsync();
+            environment.Service.UseToken(WriteToken);
+            return environment;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>Configuration a Catalog gets in every test: what the chart sets, with local ports and a test key.</summary>
-    public static Dictionary<string, string> Environment(string writer, string reader, string secretsDirectory) => new()
+    public static Dictionary<string, string> Configuration(string writer, string reader, string secretsDirectory) => new()
     {
         ["Database__Writer"] = writer,
         ["Database__Reader"] = reader,
@@ -36,20 +68,77 @@ public sealed class CatalogFixture : IAsyncLifetime
     };
 
     /// <summary>Runs <c>Catalog.Api migrate</c> with the migrator's credentials, as the pre-upgrade Job does.</summary>
-    public static async Task MigrateAsync(PostgresCluster cluster)
+    public static async Task MigrateAsync(string writer)
     {
         using var migratorSecrets = new SecretsDirectory();
         migratorSecrets.WriteDatabase("catalog_migrator", PostgresCluster.DevPassword("catalog_migrator"));
-        var (exitCode, stdout, stderr) = await ServiceProcess.RunCommandAsync(Project,
-            Environment(cluster.Primary.ServiceConnectionString("catalog"), "", migratorSecrets.Path), TimeSpan.FromSeconds(90), "migrate");
+        var (exitCode, stdout, stderr) = await ServiceProcess.RunCommandAsync(Project, Configuration(writer, "", migratorSecrets.Path),
+            TimeSpan.FromSeconds(90), "migrate");
         if (exitCode != 0) throw new InvalidOperationException($"migrate exited {exitCode}:\n{stderr}\n{stdout}");
     }
 
-    public async Task DisposeAsync()
+    /// <summary>Restarts the service with extra settings against the same databases.</summary>
+    public async Task RestartAsync(IDictionary<string, string> settings)
+    {
+        await Service.DisposeAsync();
+        var configuration = Configuration(
+            Writer?.ConnectionString("catalog") ?? Cluster.Primary.ServiceConnectionString("catalog"),
+            Reader?.ConnectionString("catalog") ?? Cluster.Standby?.ServiceConnectionString("catalog") ?? "",
+            Secrets.Path);
+        foreach (var (key, value) in settings) configuration[key] = value;
+        Service = ServiceProcess.Start(Project, configuration);
+        await Service.WaitReadyAsync();
+        Service.UseToken(WriteToken);
+    }
+
+    public async ValueTask DisposeAsync()
     {
         if (Service is not null) await Service.DisposeAsync();
-        if (Cluster is not null) await Cluster.DisposeAsync();
+        if (Writer is not null) await Writer.DisposeAsync();
+        if (Reader is not null) await Reader.DisposeAsync();
+        await Cluster.DisposeAsync();
         Secrets.Dispose();
+    }
+}
+
+public sealed record CatalogEnvironmentOptions
+{
+    public PostgresClusterOptions Cluster { get; init; } = new();
+
+    /// <summary>Put TCP forwarders in front of the writer and the reader.</summary>
+    public bool Forwarders { get; init; }
+
+    /// <summary>Extra configuration (environment variables) for the service.</summary>
+    public Dictionary<string, string> Settings { get; init; } = [];
+
+    public bool WaitReady { get; init; } = true;
+}
+
+/// <summary>One environment shared by the tests that do not break it.</summary>
+public sealed class CatalogFixture : IAsyncLifetime
+{
+    public CatalogEnvironment Environment { get; private set; } = null!;
+
+    public ServiceProcess Service => Environment.Service;
+
+    public PostgresCluster Cluster => Environment.Cluster;
+
+    /// <summary>A Cognito-style machine client (its access tokens carry client_id instead of aud).</summary>
+    public const string MachineClientId = "machine-client";
+
+    public async Task InitializeAsync() => Environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions
+    {
+        Settings = new()
+        {
+            ["Auth__ClientIds__0"] = MachineClientId,
+            // The tests' own address plays the ALB, so X-Forwarded-For from it is honoured.
+            ["ForwardedHeaders__KnownProxies__0"] = "127.0.0.1",
+        },
+    });
+
+    public async Task DisposeAsync()
+    {
+        if (Environment is not null) await Environment.DisposeAsync();
     }
 }
 

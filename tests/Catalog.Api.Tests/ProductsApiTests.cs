@@ -1,36 +1,242 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using static Catalog.Api.Tests.Http;
 
 namespace Catalog.Api.Tests;
 
 [Collection(CatalogCollection.Name)]
 public sealed class ProductsApiTests(CatalogFixture fixture)
 {
-    private static object NewProduct(string? sku = null, string category = "shoes") => new
-    {
-        sku = sku ?? "SKU-" + Guid.NewGuid().ToString("N")[..10].ToUpperInvariant(),
-        name = "Trail runner",
-        description = "Light shoe",
-        brand = "Acme",
-        category,
-        attributes = new Dictionary<string, string> { ["color"] = "red" },
-        status = "active",
-    };
+    private HttpClient Api => fixture.Service.Api;
 
     [Fact]
-    public async Task ACreatedProductCanBeReadBackById()
+    public async Task ACreatedProductCanBeReadBackByIdAndBySku()
     {
-        using var created = await fixture.Service.Api.PostAsJsonAsync("api/v1/products", NewProduct());
+        var sku = NewSku();
+        using var created = await Api.PostAsJsonAsync("api/v1/products", Product(sku));
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var body = await created.Content.ReadFromJsonAsync<JsonElement>();
-        var id = body.GetProperty("id").GetString();
+        var id = body.GetProperty("id").GetString()!;
         Assert.Equal($"/api/v1/products/{id}", created.Headers.Location!.OriginalString);
+        Assert.Equal(7, Guid.Parse(id).Version);
         Assert.NotNull(created.Headers.ETag);
+        Assert.True(created.Headers.Contains("X-Read-Your-Writes"));
 
-        using var read = await fixture.Service.Api.GetAsync(new Uri($"api/v1/products/{id}", UriKind.Relative));
-        read.Headers.TryGetValues("X-Read-Your-Writes", out _);
-        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
-        Assert.Equal("red", (await read.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("attributes").GetProperty("color").GetString());
+        await fixture.Cluster.WaitForReplayAsync();
+        using var byId = await Api.GetAsync(new Uri($"api/v1/products/{id}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, byId.StatusCode);
+        var product = await byId.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(sku, product.GetProperty("sku").GetString());
+        Assert.Equal("red", product.GetProperty("attributes").GetProperty("color").GetString());
+        Assert.Equal("active", product.GetProperty("status").GetString());
+        Assert.Equal("public, max-age=30", byId.Headers.CacheControl!.ToString());
+        Assert.Equal(created.Headers.ETag, byId.Headers.ETag);
+
+        using var bySku = await Api.GetAsync(new Uri($"api/v1/products/by-sku/{sku}", UriKind.Relative));
+        Assert.Equal(id, (await bySku.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString());
     }
+
+    [Fact]
+    public async Task AReadWithTheCurrentETagAnswersNotModified()
+    {
+        var id = (await CreateAsync(Api)).GetProperty("id").GetString();
+        await fixture.Cluster.WaitForReplayAsync();
+        using var first = await Api.GetAsync(new Uri($"api/v1/products/{id}", UriKind.Relative));
+        using var again = await GetAsync(Api, $"api/v1/products/{id}", h => h.IfNoneMatch.Add(first.Headers.ETag!));
+        Assert.Equal(HttpStatusCode.NotModified, again.StatusCode);
+        Assert.Empty(await again.Content.ReadAsByteArrayAsync());
+    }
+
+    [Fact]
+    public async Task ADuplicateSkuIsAConflictNamingTheField()
+    {
+        var sku = NewSku();
+        await CreateAsync(Api, Product(sku));
+        using var duplicate = await Api.PostAsJsonAsync("api/v1/products", Product(sku));
+        Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
+        var problem = await ProblemAsync(duplicate);
+        Assert.Equal("sku", problem.GetProperty("field").GetString());
+        Assert.Equal(1, await RowsWithSkuAsync(sku));
+    }
+
+    [Fact]
+    public async Task InvalidFieldsAreEachReportedByName()
+    {
+        var sku = "bad sku!";
+        using var response = await SendJsonAsync(Api, HttpMethod.Post, "api/v1/products",
+            """{"sku":"bad sku!","name":"","category":null,"status":"gone","attributes":{"":"x"}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var fields = FieldErrors(await ProblemAsync(response));
+        Assert.Contains("sku", fields);
+        Assert.Contains("name", fields);
+        Assert.Contains("category", fields);
+        Assert.Contains("status", fields);
+        Assert.Contains(fields, f => f.StartsWith("attributes", StringComparison.Ordinal));
+        Assert.Equal(0, await RowsWithSkuAsync(sku));
+    }
+
+    [Theory]
+    [InlineData("SKU-OK-1", """{"sku":"SKU-OK-1","name":5,"category":"c"}""", "name")]
+    [InlineData("SKU-OK-2", """{"sku":"SKU-OK-2","name":"n","category":"c","attributes":{"color":[1]}}""", "attributes.color")]
+    [InlineData("SKU-OK-3", """{"sku":"SKU-OK-3","name":"n" """, "body")]
+    [InlineData("SKU-OK-4", """{"sku":"SKU-OK-4","name":"\u0000","category":"c"}""", "name")]
+    [InlineData("SKU-OK-5", """{"sku":"SKU-OK-5","name":"\ud800","category":"c"}""", "name")]
+    public async Task MalformedBodiesAreFieldErrorsAndWriteNothing(string sku, string json, string field)
+    {
+        using var response = await SendJsonAsync(Api, HttpMethod.Post, "api/v1/products", json);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(field, FieldErrors(await ProblemAsync(response)));
+        Assert.Equal(0, await RowsWithSkuAsync(sku));
+    }
+
+    [Fact]
+    public async Task ABodyThatIsNotJsonIsAnUnsupportedMediaType()
+    {
+        using var response = await SendJsonAsync(Api, HttpMethod.Post, "api/v1/products", "sku=X", contentType: "application/x-www-form-urlencoded");
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        await ProblemAsync(response);
+    }
+
+    [Fact]
+    public async Task ABodyOverTheLimitIsRefusedWith413()
+    {
+        var huge = JsonSerializer.Serialize(new { sku = NewSku(), name = "n", category = "c", description = new string('x', 2_000_000) });
+        using var response = await SendJsonAsync(Api, HttpMethod.Post, "api/v1/products", huge);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+        await ProblemAsync(response);
+    }
+
+    [Fact]
+    public async Task AnUpdateWithoutIfMatchIsRefusedWith428()
+    {
+        var id = (await CreateAsync(Api)).GetProperty("id").GetString();
+        using var response = await Api.PutAsJsonAsync($"api/v1/products/{id}", Product());
+        Assert.Equal((HttpStatusCode)428, response.StatusCode);
+        await ProblemAsync(response);
+    }
+
+    [Fact]
+    public async Task AnUpdateWithAStaleETagFailsWith412AndChangesNothing()
+    {
+        var sku = NewSku();
+        using var created = await Api.PostAsJsonAsync("api/v1/products", Product(sku, name: "Original"));
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetString();
+        var etag = created.Headers.ETag!;
+
+        using var first = await SendJsonAsync(Api, HttpMethod.Put, $"api/v1/products/{id}", JsonSerializer.Serialize(Product(sku, name: "First")),
+            r => r.Headers.IfMatch.Add(etag));
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.NotEqual(etag, first.Headers.ETag);
+
+        using var second = await SendJsonAsync(Api, HttpMethod.Put, $"api/v1/products/{id}", JsonSerializer.Serialize(Product(sku, name: "Second")),
+            r => r.Headers.IfMatch.Add(etag));
+        Assert.Equal(HttpStatusCode.PreconditionFailed, second.StatusCode);
+        await ProblemAsync(second);
+        Assert.Equal("First", await fixture.Cluster.Primary.ScalarAsync<string>($"SELECT name FROM catalog.products WHERE sku = '{sku}'", "catalog"));
+    }
+
+    [Fact]
+    public async Task DeletingArchivesTheProduct()
+    {
+        var id = (await CreateAsync(Api)).GetProperty("id").GetString();
+        using var deleted = await Api.DeleteAsync(new Uri($"api/v1/products/{id}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        Assert.Equal("archived", await fixture.Cluster.Primary.ScalarAsync<string>($"SELECT status FROM catalog.products WHERE id = '{id}'", "catalog"));
+
+        using var missing = await Api.DeleteAsync(new Uri($"api/v1/products/{Guid.CreateVersion7()}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        await ProblemAsync(missing);
+    }
+
+    [Fact]
+    public async Task PagesWalkEveryProductOfACategoryOnceInCreationOrder()
+    {
+        var category = "cat-" + Guid.NewGuid().ToString("N")[..8];
+        var ids = new List<string>();
+        for (var i = 0; i < 7; i++) ids.Add((await CreateAsync(Api, Product(category: category))).GetProperty("id").GetString()!);
+        await CreateAsync(Api, Product(category: category, status: "draft"));
+        await fixture.Cluster.WaitForReplayAsync();
+
+        var seen = new List<string>();
+        string? cursor = null;
+        var pages = 0;
+        do
+        {
+            var url = $"api/v1/products?category={category}&status=active&limit=3" + (cursor is null ? "" : $"&cursor={cursor}");
+            var page = await Api.GetFromJsonAsync<JsonElement>(url);
+            seen.AddRange(page.GetProperty("items").EnumerateArray().Select(p => p.GetProperty("id").GetString()!));
+            cursor = page.GetProperty("nextCursor").GetString();
+            pages++;
+        }
+        while (cursor is not null && pages < 10);
+
+        Assert.Equal(ids, seen);
+        Assert.Equal(3, pages);
+    }
+
+    [Theory]
+    [InlineData("limit=0", "limit")]
+    [InlineData("limit=101", "limit")]
+    [InlineData("limit=99999999999999999999", "limit")]
+    [InlineData("cursor=not-a-cursor", "cursor")]
+    [InlineData("cursor=AAAAAAAAAAAAAAAAAAAAAA%3D%3D", "cursor")]
+    [InlineData("status=deleted", "status")]
+    public async Task BadListParametersAreFieldErrors(string query, string field)
+    {
+        using var response = await Api.GetAsync(new Uri("api/v1/products?" + query, UriKind.Relative));
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains(field, FieldErrors(await ProblemAsync(response)));
+    }
+
+    [Fact]
+    public async Task UnknownProductsAndRoutesAreProblemDocuments()
+    {
+        using var product = await Api.GetAsync(new Uri($"api/v1/products/{Guid.CreateVersion7()}", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, product.StatusCode);
+        await ProblemAsync(product);
+
+        using var route = await Api.GetAsync(new Uri("api/v1/nothing-here", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, route.StatusCode);
+        await ProblemAsync(route);
+
+        using var badId = await Api.GetAsync(new Uri("api/v1/products/not-a-guid", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.NotFound, badId.StatusCode);
+    }
+
+    [Fact]
+    public async Task AnUnexpectedDatabaseErrorIsA500WithoutInternals()
+    {
+        // Take the app role's rights away: the query fails inside the database in a way no handler expects.
+        await fixture.Cluster.Primary.ExecuteAsync("REVOKE SELECT ON catalog.products FROM catalog_app", "catalog");
+        try
+        {
+            await fixture.Cluster.WaitForReplayAsync();
+            using var response = await Api.GetAsync(new Uri($"api/v1/products/{Guid.CreateVersion7()}", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.InternalServerError, response.StatusCode);
+            var text = await response.Content.ReadAsStringAsync();
+            var problem = await ProblemAsync(response);
+            Assert.True(problem.TryGetProperty("traceId", out _));
+            Assert.DoesNotContain("permission", text, StringComparison.OrdinalIgnoreCase);
+            Assert.DoesNotContain("Npgsql", text, StringComparison.Ordinal);
+            Assert.DoesNotContain(" at ", text, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await fixture.Cluster.Primary.ExecuteAsync("GRANT SELECT ON catalog.products TO catalog_app", "catalog");
+        }
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentDescribesTheProductsApi()
+    {
+        var document = await Api.GetFromJsonAsync<JsonElement>("openapi/v1.json");
+        var paths = document.GetProperty("paths");
+        Assert.True(paths.TryGetProperty("/api/v1/products", out _));
+        Assert.True(paths.TryGetProperty("/api/v1/products/{id}", out _));
+        Assert.True(paths.TryGetProperty("/api/v1/products/by-sku/{sku}", out _));
+    }
+
+    private Task<long> RowsWithSkuAsync(string sku) =>
+        fixture.Cluster.Primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku.Replace("'", "''", StringComparison.Ordinal)}'", "catalog");
 }
