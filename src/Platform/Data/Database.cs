@@ -52,20 +52,29 @@ public sealed class Database<TContext> where TContext : DbContext
             return await OnWriterAsync(query, idempotent: true, cancellationToken);
         }
 
+        var db = await _reader.CreateDbContextAsync(cancellationToken);
+        var attempt = query(db, cancellationToken);
         try
         {
-            await using var db = await _reader.CreateDbContextAsync(cancellationToken);
-            var result = await query(db, cancellationToken);
+            // Npgsql's own timeout on a stalled server takes up to twice the connect timeout plus the command
+            // timeout (it tries to cancel over a second connection that stalls too), so the bound is enforced here.
+            var result = await attempt.WaitAsync(_options.CurrentValue.ReaderTimeout, cancellationToken);
             PlatformMetrics.DbReads.WithLabels(DbRole.Reader).Inc();
             return result;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested &&
-                                  DatabaseFailures.Classify(e, connectionOpened: true).Kind != FailureKind.Application)
+                                  (e is TimeoutException || DatabaseFailures.Classify(e, connectionOpened: true).Kind != FailureKind.Application))
         {
             _readerAvailability.MarkDown(e);
             PlatformMetrics.DbReaderFallbacks.WithLabels("unavailable").Inc();
             Activity.Current?.AddEvent(new ActivityEvent("reader unavailable: falling back to the writer"));
             return await OnWriterAsync(query, idempotent: true, cancellationToken);
+        }
+        finally
+        {
+            // An abandoned attempt still owns its context until Npgsql gives up on the stalled connection.
+            if (attempt.IsCompleted) await db.DisposeAsync();
+            else _ = attempt.ContinueWith(t => { _ = t.Exception; db.Dispose(); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
