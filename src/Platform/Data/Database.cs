@@ -112,6 +112,11 @@ public sealed class Database<TContext> where TContext : DbContext
             {
                 var (kind, reason) = DatabaseFailures.Classify(e, opened);
                 if (kind == FailureKind.Application) throw;
+                if (kind == FailureKind.UnknownOutcome)
+                {
+                    // Other pooled connections to the same server are most likely dead as well.
+                    _dataSources.Writer.Clear();
+                }
                 if (kind == FailureKind.UnknownOutcome && !idempotent)
                 {
                     PlatformMetrics.DbWriteUnknownOutcomes.Inc();

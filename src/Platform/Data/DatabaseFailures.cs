@@ -21,6 +21,9 @@ internal static class DatabaseFailures
     /// <summary>SQLSTATE 25006 read_only_sql_transaction: what the old writer answers after an Aurora failover.</summary>
     public const string ReadOnlyTransaction = "25006";
 
+    /// <summary>Npgsql's message when writing a command to the socket fails (as opposed to reading its result).</summary>
+    private const string WriteFailure = "Exception while writing to stream";
+
     /// <param name="exception">What the operation threw (possibly wrapped by EF Core).</param>
     /// <param name="connectionOpened">Whether the physical connection was open before the command was sent.</param>
     public static (FailureKind Kind, string Reason) Classify(Exception exception, bool connectionOpened)
@@ -30,6 +33,12 @@ internal static class DatabaseFailures
             if (postgres.SqlState == ReadOnlyTransaction) return (FailureKind.NotExecuted, "read_only");
             if (!IsConnectionState(postgres.SqlState)) return (FailureKind.Application, postgres.SqlState);
             return connectionOpened ? (FailureKind.UnknownOutcome, postgres.SqlState) : (FailureKind.NotExecuted, "connect");
+        }
+        if (Find<NpgsqlException>(exception) is { Message: WriteFailure })
+        {
+            // Sending failed (typically a pooled connection the server or a failover already closed). The request's
+            // last message (Sync, or COMMIT) never left the client, so the server cannot have committed anything.
+            return (FailureKind.NotExecuted, "connect");
         }
         if (Find<NpgsqlException>(exception) is not null || Find<TimeoutException>(exception) is not null ||
             Find<SocketException>(exception) is not null || Find<IOException>(exception) is not null ||

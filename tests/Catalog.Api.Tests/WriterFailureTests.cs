@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using Npgsql;
+using Xunit.Abstractions;
+using static Catalog.Api.Tests.Http;
+
+namespace Catalog.Api.Tests;
+
+/// <summary>Writes are retried only when they provably did not run (read-only server, refused connection); a
+/// connection lost after the write was sent surfaces as an error and is never replayed.</summary>
+public sealed class WriterFailureTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task AWriteRefusedAsReadOnlyIsRetriedUntilTheWriterAcceptsIt()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync();
+        var primary = environment.Cluster.Primary;
+        // What the old writer does after an Aurora failover: it stays reachable, and its sessions (pooled ones
+        // included) are now read-only, so every write answers SQLSTATE 25006.
+        await primary.ExecuteAsync("ALTER SYSTEM SET default_transaction_read_only = on");
+        await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        var sku = NewSku();
+        var write = environment.Service.Api.PostAsJsonAsync("api/v1/products", Product(sku));
+        await Task.Delay(1000);
+        Assert.False(write.IsCompleted, "the write should be waiting for a writable writer");
+        await primary.ExecuteAsync("ALTER SYSTEM RESET default_transaction_read_only");
+        await primary.ExecuteAsync("SELECT pg_reload_conf()");
+
+        using var response = await write;
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.True(await environment.Service.MetricAsync("db_writer_retries_total", "reason=\"read_only\"") >= 1);
+        Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
+    }
+
+    [Fact]
+    public async Task AWriteIsRetriedWhileTheWriterRefusesConnectionsAndFailsWith503AfterTheBudget()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions
+        {
+            Forwarders = true,
+            Settings = new() { ["Database__WriterRetryBudget"] = "00:00:03" },
+        });
+        environment.Writer!.Refuse();
+        var recovered = environment.Service.Api.PostAsJsonAsync("api/v1/products", Product());
+        await Task.Delay(1000);
+        environment.Writer.Resume();
+        using (var response = await recovered)
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.True(await environment.Service.MetricAsync("db_writer_retries_total", "reason=\"connect\"") >= 1);
+
+        environment.Writer.Refuse();
+        var clock = Stopwatch.StartNew();
+        using var refused = await environment.Service.Api.PostAsJsonAsync("api/v1/products", Product());
+        output.WriteLine($"writer down: 503 after {clock.ElapsedMilliseconds} ms (budget 3 s)");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.NotNull(refused.Headers.RetryAfter);
+        var problem = await ProblemAsync(refused);
+        Assert.False(problem.GetProperty("outcomeUnknown").GetBoolean());
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6));
+    }
+
+    [Fact]
+    public async Task AWriteWhoseConnectionIsLostAfterSendingFailsAndIsNeverReplayed()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync();
+        var primary = environment.Cluster.Primary;
+        var sku = NewSku();
+
+        // Hold a lock so the INSERT is sent and waits inside the server, then kill that session: the client cannot
+        // know whether the statement committed, so the service must not run it again.
+        await using var locker = new NpgsqlConnection(primary.AdminConnectionString("catalog"));
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("LOCK TABLE catalog.products IN ACCESS EXCLUSIVE MODE", locker, transaction))
+            await command.ExecuteNonQueryAsync();
+
+        var write = environment.Service.Api.PostAsJsonAsync("api/v1/products", Product(sku));
+        int pid = 0;
+        await ReaderFailureTests.WaitUntilAsync(async () =>
+        {
+            pid = await primary.ScalarAsync<int>(
+                "SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE application_name = 'catalog-writer' AND wait_event_type = 'Lock'");
+            return pid != 0;
+        }, TimeSpan.FromSeconds(10));
+        await primary.ExecuteAsync($"SELECT pg_terminate_backend({pid})");
+
+        using var response = await write;
+        await transaction.RollbackAsync();
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.True((await ProblemAsync(response)).GetProperty("outcomeUnknown").GetBoolean());
+        Assert.Equal(1, await environment.Service.MetricAsync("db_write_unknown_outcomes_total"));
+        Assert.Equal(0, await environment.Service.MetricAsync("db_writer_retries_total"));
+        Assert.Equal(0, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
+    }
+}
