@@ -80,14 +80,19 @@ public sealed class CatalogEnvironment : IAsyncDisposable
     /// <summary>Restarts the service with extra settings against the same databases.</summary>
     public async Task RestartAsync(IDictionary<string, string> settings)
     {
+        await RestartWithoutWaitingAsync(settings);
+        await Service.WaitReadyAsync();
+    }
+
+    public async Task RestartWithoutWaitingAsync(IDictionary<string, string>? settings = null)
+    {
         await Service.DisposeAsync();
         var configuration = Configuration(
             Writer?.ConnectionString("catalog") ?? Cluster.Primary.ServiceConnectionString("catalog"),
             Reader?.ConnectionString("catalog") ?? Cluster.Standby?.ServiceConnectionString("catalog") ?? "",
             Secrets.Path);
-        foreach (var (key, value) in settings) configuration[key] = value;
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>()) configuration[key] = value;
         Service = ServiceProcess.Start(Project, configuration);
-        await Service.WaitReadyAsync();
         Service.UseToken(WriteToken);
     }
 

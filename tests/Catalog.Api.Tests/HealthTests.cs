@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace Catalog.Api.Tests;
+
+/// <summary>Probe semantics: liveness never looks outside the process; start-up waits for the writer; readiness
+/// fails only for pod-local reasons (a shared database outage is Degraded, so every pod does not leave the load
+/// balancer at once); SIGTERM turns readiness off while requests are still served.</summary>
+public sealed class HealthTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task StartupWaitsForTheWriterWhileLivenessPasses()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions { Forwarders = true, WaitReady = false });
+        environment.Writer!.Refuse();
+        await environment.RestartWithoutWaitingAsync();
+        var service = environment.Service;
+        await service.WaitForAsync("/health/live", TimeSpan.FromSeconds(30));
+
+        await Task.Delay(1500);
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(service.Management, "health/live"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await StatusAsync(service.Management, "health/startup"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await StatusAsync(service.Management, "health/ready"));
+
+        environment.Writer.Resume();
+        await service.WaitForAsync("/health/startup", TimeSpan.FromSeconds(15));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(service.Management, "health/ready"));
+    }
+
+    [Fact]
+    public async Task ADatabaseOutageIsDegradedNotUnready()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions { Forwarders = true });
+        var service = environment.Service;
+        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 1, TimeSpan.FromSeconds(15));
+
+        environment.Writer!.Refuse();
+        environment.Reader!.Refuse();
+        using var ready = await service.Management.GetAsync(new Uri("health/ready", UriKind.Relative));
+        var body = await ready.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        Assert.Equal("Degraded", body.GetProperty("status").GetString());
+        Assert.Equal("Degraded", body.GetProperty("checks").GetProperty("writer").GetProperty("status").GetString());
+        Assert.Equal("Healthy", body.GetProperty("checks").GetProperty("local").GetProperty("status").GetString());
+
+        // The background publisher keeps dependency_up current without anybody probing.
+        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 0, TimeSpan.FromSeconds(15));
+        Assert.Equal(0, await service.MetricAsync("dependency_up", "dependency=\"reader\""));
+    }
+
+    [Fact]
+    public async Task SigtermFailsReadinessAtOnceKeepsServingThroughTheDrainDelayAndExitsZero()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions
+        {
+            Settings = new() { ["Shutdown__DrainDelay"] = "00:00:03" },
+        });
+        var service = environment.Service;
+        var stopping = service.TerminateAsync();
+        var clock = Stopwatch.StartNew();
+        await ReaderFailureTests.WaitUntilAsync(async () => await StatusAsync(service.Management, "health/ready") == HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(2));
+        var unreadyAfter = clock.ElapsedMilliseconds;
+
+        var served = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(2.5))
+        {
+            using var response = await service.Api.GetAsync(new Uri("api/v1/products?limit=1", UriKind.Relative));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            served++;
+        }
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(service.Management, "health/live"));
+        var exitCode = await stopping;
+        output.WriteLine($"SIGTERM: unready after {unreadyAfter} ms, {served} requests served during the drain, exit {exitCode} after {clock.ElapsedMilliseconds} ms");
+        Assert.Equal(0, exitCode);
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task ManagementPathsAnswerOnlyOnTheManagementPortWhateverTheHostHeader()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync();
+        var service = environment.Service;
+        Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(service.Api, "metrics"));
+        Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(service.Api, "health/ready"));
+        Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(service.Management, "api/v1/products"));
+
+        using var spoofed = new HttpRequestMessage(HttpMethod.Get, "metrics");
+        spoofed.Headers.Host = $"127.0.0.1:{service.ManagementPort}";
+        using var response = await service.Api.SendAsync(spoofed);
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheHealthcheckCommandReportsReadinessAsItsExitCode()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync();
+        var settings = new Dictionary<string, string>
+        {
+            ["Hosting__ManagementPort"] = environment.Service.ManagementPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Secrets__Directory"] = environment.Secrets.Path,
+            ["Database__Writer"] = "Host=127.0.0.1;Database=catalog",
+            ["Auth__SigningKey"] = TestKit.Tokens.SigningKey,
+        };
+        var (ready, _, readyError) = await TestKit.ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, TimeSpan.FromSeconds(60), "healthcheck");
+        Assert.True(ready == 0, readyError);
+
+        settings["Hosting__ManagementPort"] = TestKit.Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (down, _, downError) = await TestKit.ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, TimeSpan.FromSeconds(60), "healthcheck");
+        Assert.Equal(1, down);
+        Assert.Contains("healthcheck", downError, StringComparison.Ordinal);
+    }
+
+    private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path)
+    {
+        using var response = await client.GetAsync(new Uri(path, UriKind.Relative));
+        return response.StatusCode;
+    }
+}
