@@ -46,5 +46,10 @@ internal static class ForwardedHeaders
         });
     }
 
-    public static void UsePlatformForwardedHeaders(this IApplicationBuilder app) => app.UseForwardedHeaders();
+    /// <summary>Adds the middleware only when a proxy is configured: with both lists empty it believes every caller.</summary>
+    public static void UsePlatformForwardedHeaders(this IApplicationBuilder app)
+    {
+        var proxies = app.ApplicationServices.GetRequiredService<IOptions<ProxyOptions>>().Value;
+        if (proxies.KnownNetworks.Count + proxies.KnownProxies.Count > 0) app.UseForwardedHeaders();
+    }
 }

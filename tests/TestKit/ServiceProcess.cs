@@ -142,7 +142,7 @@ public sealed class ServiceProcess : IAsyncDisposable
     public async Task<double> MetricAsync(string name, params string[] labels)
     {
         var text = await MetricsAsync();
-        return Prometheus.Sum(text, name, labels);
+        return PrometheusText.Sum(text, name, labels);
     }
 
     public void UseToken(string token)
@@ -168,7 +168,7 @@ public sealed class ServiceProcess : IAsyncDisposable
 }
 
 /// <summary>Reads the Prometheus text format, enough for assertions.</summary>
-public static class Prometheus
+public static class PrometheusText
 {
     /// <summary>Metric family names present in a scrape (from # TYPE lines, plus sample names).</summary>
     public static HashSet<string> Names(string text)
