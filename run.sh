@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Runs the workload on this machine without Docker: a PostgreSQL writer and a streaming-replication reader,
+# migrations (as the migrator role), then the services (as their least-privilege roles) with Vault-style secrets
+# files. Prints the URLs and a dev write token and writes them to .local/run.env.
+#   ./run.sh          start (foreground; Ctrl-C stops everything it started)
+#   ./run.sh stop     stop what a previous ./run.sh left running
+#   ./run.sh token    print a fresh dev token
+# State lives in .local/ (git-ignored): database files, secrets, logs. Delete it to start from scratch.
+set -euo pipefail
+cd "$(dirname "$0")"
+. tools/deps.sh
+
+ROOT=$PWD
+STATE=$ROOT/.local
+PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-55432}
+PG_STANDBY_PORT=${PG_STANDBY_PORT:-55433}
+CATALOG_PORT=${CATALOG_PORT:-5100}
+CATALOG_MANAGEMENT_PORT=${CATALOG_MANAGEMENT_PORT:-5101}
+CONFIGURATION=Release
+
+as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+log() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
+
+stop_all() {
+  if [ -f "$STATE/pids" ]; then
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$STATE/pids"
+    rm -f "$STATE/pids"
+  fi
+  for server in standby primary; do
+    [ -f "$STATE/pg/$server/postmaster.pid" ] && as_postgres "$(pg_bin)/pg_ctl" -D "$STATE/pg/$server" -m fast -w stop >/dev/null 2>&1 || true
+  done
+}
+
+dev_token() {
+  # DEV-ONLY: signed with the local key in .local/signing-key; the services accept it only because run.sh configures that key.
+  ( cd "src/Catalog.Api/bin/$CONFIGURATION/net10.0"
+    Auth__SigningKey="$(cat "$STATE/signing-key")" Auth__Audiences__0=local-dev \
+      Secrets__Directory="$STATE/secrets/catalog" Database__Writer="Host=127.0.0.1;Port=$PG_PRIMARY_PORT;Database=catalog" \
+      dotnet Catalog.Api.dll dev-token --scope "catalog:write assets:write" )
+}
+
+start_postgres() {
+  local bin; bin=$(pg_bin)
+  mkdir -p "$STATE/pg"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$STATE/pg"
+  if [ ! -f "$STATE/pg/primary/PG_VERSION" ]; then
+    log "Creating the PostgreSQL writer in .local/pg/primary"
+    as_postgres "$bin/initdb" -D "$STATE/pg/primary" -U postgres -E UTF8 --locale=C --auth=trust >/dev/null
+    cat >> "$STATE/pg/primary/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PRIMARY_PORT
+unix_socket_directories = '$STATE/pg'
+wal_level = replica
+max_wal_senders = 5
+hot_standby = on
+CONF
+    cat > "$STATE/pg/primary/pg_hba.conf" <<HBA
+local all all trust
+host all postgres 127.0.0.1/32 trust
+host replication replicator 127.0.0.1/32 trust
+host all all 127.0.0.1/32 scram-sha-256
+HBA
+    as_postgres "$bin/pg_ctl" -D "$STATE/pg/primary" -l "$STATE/pg/primary.log" -w start >/dev/null
+    "$bin/psql" -q -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -c "CREATE ROLE replicator REPLICATION LOGIN" >/dev/null
+    "$bin/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -d postgres -f deploy/postgres/bootstrap.sql >/dev/null
+    log "Creating the streaming-replication reader in .local/pg/standby"
+    as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U replicator -D "$STATE/pg/standby" -R -X stream -c fast
+    printf "port = %s\ncluster_name = 'standby'\n" "$PG_STANDBY_PORT" >> "$STATE/pg/standby/postgresql.conf"
+  else
+    as_postgres "$bin/pg_ctl" -D "$STATE/pg/primary" -l "$STATE/pg/primary.log" -w start >/dev/null
+  fi
+  as_postgres "$bin/pg_ctl" -D "$STATE/pg/standby" -l "$STATE/pg/standby.log" -w start >/dev/null
+}
+
+# write_secrets DIR USER PASSWORD — the file Vault Agent renders in a cluster (DEV-ONLY passwords from bootstrap.sql).
+write_secrets() {
+  mkdir -p "$1"; chmod 700 "$1"
+  printf '{"Database":{"Username":"%s","Password":"%s"}}\n' "$2" "$3" > "$1/database.json"
+  chmod 600 "$1/database.json"
+}
+
+# service_env NAME — the configuration the chart gives a service, with local endpoints.
+service_env() {
+  local name=$1
+  echo "Database__Writer=Host=127.0.0.1;Port=$PG_PRIMARY_PORT;Database=$name"
+  echo "Database__Reader=Host=127.0.0.1;Port=$PG_STANDBY_PORT;Database=$name"
+  echo "Auth__SigningKey=$(cat "$STATE/signing-key")"
+  echo "Auth__Audiences__0=local-dev"
+  echo "Hosting__BindAddress=127.0.0.1"
+  echo "Shutdown__DrainDelay=00:00:00"
+}
+
+# Services run from their output folder: that is their content root (appsettings.json), as in the container.
+migrate() { # migrate NAME PROJECT
+  ( cd "src/$2/bin/$CONFIGURATION/net10.0"
+    env $(service_env "$1" | tr '\n' ' ') Database__Reader= Secrets__Directory="$STATE/secrets/$1-migrator" \
+      dotnet "$2.dll" migrate ) >>"$STATE/logs/$1-migrate.log"
+}
+
+start_service() { # start_service NAME PROJECT API_PORT MANAGEMENT_PORT
+  local name=$1 project=$2
+  ( export $(service_env "$name" | tr '\n' ' ')
+    export Secrets__Directory="$STATE/secrets/$name" Hosting__ApiPort=$3 Hosting__ManagementPort=$4
+    cd "src/$project/bin/$CONFIGURATION/net10.0"
+    exec dotnet "$project.dll" ) >"$STATE/logs/$name.log" 2>&1 &
+  echo $! >> "$STATE/pids"
+  for _ in $(seq 120); do
+    curl -fs "http://127.0.0.1:$4/health/ready" >/dev/null 2>&1 && return 0
+    kill -0 "$!" 2>/dev/null || { tail -n 20 "$STATE/logs/$name.log" >&2; return 1; }
+    sleep 0.5
+  done
+  echo "$name did not become ready; see .local/logs/$name.log" >&2; return 1
+}
+
+case "${1:-start}" in
+  stop) stop_all; exit 0 ;;
+  token) dev_token; exit 0 ;;
+  start) ;;
+  *) echo "usage: ./run.sh [start|stop|token]" >&2; exit 2 ;;
+esac
+
+deps_postgres
+apt_ensure "command -v curl:curl"
+stop_all
+mkdir -p "$STATE/logs"
+[ -f "$STATE/signing-key" ] || { head -c 32 /dev/urandom | base64 > "$STATE/signing-key"; chmod 600 "$STATE/signing-key"; }
+trap 'exit 0' INT TERM
+trap stop_all EXIT
+
+log "Building (dotnet build -c $CONFIGURATION)"
+dotnet build src/Catalog.Api -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v quiet >/dev/null
+start_postgres
+
+write_secrets "$STATE/secrets/catalog" catalog_app dev-only-catalog-app
+write_secrets "$STATE/secrets/catalog-migrator" catalog_migrator dev-only-catalog-migrator
+log "Migrating catalog (as catalog_migrator)"
+migrate catalog Catalog.Api
+log "Starting catalog (as catalog_app)"
+start_service catalog Catalog.Api "$CATALOG_PORT" "$CATALOG_MANAGEMENT_PORT"
+
+DEV_TOKEN=$(dev_token)
+cat > "$STATE/run.env" <<ENV
+CATALOG_URL=http://127.0.0.1:$CATALOG_PORT
+CATALOG_MANAGEMENT_URL=http://127.0.0.1:$CATALOG_MANAGEMENT_PORT
+DEV_TOKEN=$DEV_TOKEN
+ENV
+cat <<SUMMARY
+
+  Catalog API         http://127.0.0.1:$CATALOG_PORT/api/v1/products   (OpenAPI: /openapi/v1.json)
+  Catalog management  http://127.0.0.1:$CATALOG_MANAGEMENT_PORT/health/ready · /metrics
+  PostgreSQL          writer 127.0.0.1:$PG_PRIMARY_PORT · reader 127.0.0.1:$PG_STANDBY_PORT
+  Logs                .local/logs/
+  Dev write token     in .local/run.env (DEV_TOKEN) — DEV-ONLY, valid 8 h; ./run.sh token prints a new one
+
+  source .local/run.env   then try the README's curl examples. Ctrl-C (or ./run.sh stop) stops everything.
+SUMMARY
+wait
