@@ -1,0 +1,93 @@
+using TestKit;
+
+namespace Platform.Tests;
+
+public sealed class SecretsDirectoryTests : IDisposable
+{
+    private readonly SecretsDirectory _directory = new();
+
+    private SecretsOptions Options(params string[] required)
+    {
+        var options = new SecretsOptions { Directory = _directory.Path, PollInterval = TimeSpan.FromMilliseconds(50) };
+        foreach (var file in required) options.RequiredFiles.Add(file);
+        return options;
+    }
+
+    [Fact]
+    public void EveryJsonFileIsFlattenedIntoConfigurationKeysAndLaterFilesWin()
+    {
+        _directory.Write("a-database.json", """{"Database":{"Username":"app","Password":"one"},"Tags":["x","y"]}""");
+        _directory.Write("b-override.json", """{"Database":{"Password":"two"}}""");
+        _directory.Write("ignored.txt", "not json at all");
+
+        var (data, _) = SecretsConfigurationProvider.Read(Options());
+
+        Assert.Equal("app", data["Database:Username"]);
+        Assert.Equal("two", data["Database:Password"]);
+        Assert.Equal("y", data["Tags:1"]);
+    }
+
+    [Fact]
+    public void AMissingRequiredFileIsReportedInOneLineNamingIt()
+    {
+        var error = Assert.Throws<SecretsFileException>(() => SecretsConfigurationProvider.Read(Options("database.json")));
+        Assert.True(error.Missing);
+        Assert.Contains(Path.Combine(_directory.Path, "database.json"), error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Theory]
+    [InlineData("{\"Database\": ", "invalid JSON at line 1")]
+    [InlineData("{\n  \"a\": 1,\n  \"b\": }", "invalid JSON at line 3")]
+    [InlineData("[1, 2]", "the top level must be a JSON object")]
+    public void AMalformedFileIsReportedWithItsNameAndWhere(string content, string expected)
+    {
+        _directory.Write("database.json", content);
+        var error = Assert.Throws<SecretsFileException>(() => SecretsConfigurationProvider.Read(Options("database.json")));
+        Assert.False(error.Missing);
+        Assert.Contains("database.json", error.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', error.Message);
+    }
+
+    [Fact]
+    public async Task AChangedFileIsReloadedAndABrokenOneKeepsTheLastGoodValues()
+    {
+        _directory.WriteDatabase("app", "one");
+        using var provider = new SecretsConfigurationProvider(Options("database.json"));
+        provider.Load();
+        var reloads = 0;
+        provider.Reloaded += () => Interlocked.Increment(ref reloads);
+
+        _directory.WriteDatabase("app", "two");
+        await WaitAsync(() => Volatile.Read(ref reloads) == 1);
+        Assert.True(provider.TryGet("Database:Password", out var rotated));
+        Assert.Equal("two", rotated);
+
+        _directory.Write("database.json", "{ broken");
+        await WaitAsync(() => provider.Problem is not null);
+        Assert.True(provider.TryGet("Database:Password", out var kept));
+        Assert.Equal("two", kept);
+        Assert.False(provider.RequiredFileMissing);
+
+        File.Delete(Path.Combine(_directory.Path, "database.json"));
+        await WaitAsync(() => provider.RequiredFileMissing);
+
+        _directory.WriteDatabase("app", "three");
+        await WaitAsync(() => provider.Problem is null);
+        Assert.True(provider.TryGet("Database:Password", out var restored));
+        Assert.Equal("three", restored);
+    }
+
+    private static async Task WaitAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached within 10 s");
+            await Task.Delay(20);
+        }
+    }
+
+    public void Dispose() => _directory.Dispose();
+}
