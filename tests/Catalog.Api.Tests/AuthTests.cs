@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using TestKit;
-using static Catalog.Api.Tests.Http;
+using static TestKit.CatalogHttp;
 
 namespace Catalog.Api.Tests;
 

@@ -40,7 +40,7 @@ public sealed class CommandsTests(CatalogFixture fixture)
     [Fact]
     public async Task SmokePassesAgainstAHealthyServiceAndFailsAgainstNothing()
     {
-        await Http.CreateAsync(fixture.Service.Api);
+        await CatalogHttp.CreateAsync(fixture.Service.Api);
         var settings = CatalogEnvironment.Configuration("Host=127.0.0.1;Database=catalog", "", fixture.Environment.Secrets.Path);
         var (passed, stdout, stderr) = await ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, TimeSpan.FromSeconds(60),
             "smoke", "--base-url", fixture.Service.Api.BaseAddress!.ToString(), "--iterations", "20");

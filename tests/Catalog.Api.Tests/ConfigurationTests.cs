@@ -72,7 +72,7 @@ public sealed class ConfigurationTests
         environment.Secrets.Write("database.json", "{ half written");
         await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"failure\"") >= 1, TimeSpan.FromSeconds(10));
         Assert.Equal(HttpStatusCode.OK, (await service.Management.GetAsync(new Uri("health/ready", UriKind.Relative))).StatusCode);
-        await Http.CreateAsync(service.Api);
+        await CatalogHttp.CreateAsync(service.Api);
 
         File.Delete(Path.Combine(environment.Secrets.Path, "database.json"));
         await ReaderFailureTests.WaitUntilAsync(async () =>

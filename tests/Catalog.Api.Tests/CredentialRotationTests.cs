@@ -1,7 +1,7 @@
 using Npgsql;
 using TestKit;
 using Xunit.Abstractions;
-using static Catalog.Api.Tests.Http;
+using static TestKit.CatalogHttp;
 
 namespace Catalog.Api.Tests;
 

@@ -4,6 +4,8 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Xunit.Abstractions;
 
+using TestKit;
+
 namespace Catalog.Api.Tests;
 
 /// <summary>Probe semantics: liveness never looks outside the process; start-up waits for the writer; readiness

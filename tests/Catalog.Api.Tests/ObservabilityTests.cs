@@ -1,7 +1,7 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
 using TestKit;
-using static Catalog.Api.Tests.Http;
+using static TestKit.CatalogHttp;
 
 namespace Catalog.Api.Tests;
 

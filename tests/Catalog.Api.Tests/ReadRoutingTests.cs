@@ -2,7 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using static Catalog.Api.Tests.Http;
+using static TestKit.CatalogHttp;
+
 
 namespace Catalog.Api.Tests;
 

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Net;
 using Xunit.Abstractions;
-using static Catalog.Api.Tests.Http;
+using static TestKit.CatalogHttp;
+
+using TestKit;
 
 namespace Catalog.Api.Tests;
 

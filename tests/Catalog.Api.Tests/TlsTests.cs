@@ -2,7 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using TestKit;
-using static Catalog.Api.Tests.Http;
+using static TestKit.CatalogHttp;
 
 namespace Catalog.Api.Tests;
 

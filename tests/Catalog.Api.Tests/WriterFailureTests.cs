@@ -3,7 +3,9 @@ using System.Net;
 using System.Net.Http.Json;
 using Npgsql;
 using Xunit.Abstractions;
-using static Catalog.Api.Tests.Http;
+using static TestKit.CatalogHttp;
+
+using TestKit;
 
 namespace Catalog.Api.Tests;
 

@@ -2,11 +2,12 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Xunit;
 
-namespace Catalog.Api.Tests;
+namespace TestKit;
 
-/// <summary>Request helpers shared by the Catalog tests.</summary>
-public static class Http
+/// <summary>Requests against the Catalog API, shared by the tests that drive it.</summary>
+public static class CatalogHttp
 {
     public static string NewSku() => "SKU-" + Guid.NewGuid().ToString("N")[..12].ToUpperInvariant();
 

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Net.Http.Json;
 
-namespace Catalog.Api.Tests;
+namespace TestKit;
 
 /// <summary>Steady concurrent traffic for fault tests: counts every failure, so "zero failed requests" is measured,
 /// not assumed.</summary>
@@ -54,7 +54,7 @@ public sealed class Load : IAsyncDisposable
         new(api, workers, async (client, i) =>
         {
             var sku = $"LOAD-{i:D8}-{Guid.NewGuid().ToString("N")[..6].ToUpperInvariant()}";
-            var response = await client.PostAsJsonAsync("api/v1/products", Http.Product(sku));
+            var response = await client.PostAsJsonAsync("api/v1/products", CatalogHttp.Product(sku));
             if ((int)response.StatusCode == 201) lock (acknowledged) acknowledged.Add(sku);
             return response;
         });
