@@ -7,6 +7,7 @@ cd "$(dirname "$0")"
 deps_test
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+rm -rf TestResults
 dotnet build Services.sln -c Release -nologo -clp:ErrorsOnly
 dotnet test Services.sln -c Release --no-build --nologo \
   --results-directory TestResults \
@@ -14,3 +15,5 @@ dotnet test Services.sln -c Release --no-build --nologo \
   --logger "junit;LogFilePath=$PWD/TestResults/{assembly}.junit.xml" \
   --logger "console;verbosity=normal" \
   "$@"
+# What the fault tests measured (recovery times, failed requests, lost writes): the README's Reliability table.
+[ -f TestResults/figures.txt ] && { echo; echo "Figures:"; sort TestResults/figures.txt; }

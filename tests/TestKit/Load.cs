@@ -3,14 +3,14 @@ using System.Net.Http.Json;
 
 namespace TestKit;
 
-/// <summary>Steady concurrent traffic for fault tests: counts every failure, so "zero failed requests" is measured,
-/// not assumed.</summary>
+/// <summary>Steady concurrent traffic for fault tests: every request is timed and every failure (5xx, connection
+/// error) recorded, so "zero failed requests" and recovery times are measured, not assumed.</summary>
 public sealed class Load : IAsyncDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _workers = [];
     private readonly List<string> _failures = [];
-    private long _succeeded;
+    private readonly List<(long Finished, double Milliseconds, bool Ok)> _samples = [];
 
     private Load(HttpClient api, int workers, Func<HttpClient, int, Task<HttpResponseMessage>> request)
     {
@@ -22,30 +22,55 @@ public sealed class Load : IAsyncDisposable
                 var i = 0;
                 while (!_stop.IsCancellationRequested)
                 {
+                    var started = Stopwatch.GetTimestamp();
+                    var ok = false;
                     try
                     {
                         using var response = await request(api, worker * 1_000_000 + i++);
-                        if ((int)response.StatusCode >= 500 || (int)response.StatusCode == 0)
-                            Fail($"{(int)response.StatusCode} {response.RequestMessage?.RequestUri?.PathAndQuery}: {await response.Content.ReadAsStringAsync()}");
-                        else Interlocked.Increment(ref _succeeded);
+                        ok = (int)response.StatusCode < 500;
+                        if (!ok) Fail($"{(int)response.StatusCode} {response.RequestMessage?.RequestUri?.PathAndQuery}: {await response.Content.ReadAsStringAsync()}");
                     }
                     catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                     {
-                        if (!_stop.IsCancellationRequested) Fail(e.Message);
+                        if (_stop.IsCancellationRequested) return;
+                        Fail(e.Message);
                     }
+                    var finished = Stopwatch.GetTimestamp();
+                    lock (_samples) _samples.Add((finished, Stopwatch.GetElapsedTime(started, finished).TotalMilliseconds, ok));
                 }
             }));
         }
     }
 
-    public long Succeeded => Interlocked.Read(ref _succeeded);
+    public long Succeeded
+    {
+        get { lock (_samples) return _samples.Count(s => s.Ok); }
+    }
 
     public IReadOnlyList<string> Failures
     {
         get { lock (_failures) return [.. _failures]; }
     }
 
-    /// <summary>Concurrent GETs of one product.</summary>
+    /// <summary>Latency percentile (0–100) of all requests so far, in milliseconds.</summary>
+    public double Percentile(double percentile)
+    {
+        double[] sorted;
+        lock (_samples) sorted = [.. _samples.Select(s => s.Milliseconds).Order()];
+        return sorted.Length == 0 ? 0 : sorted[(int)Math.Clamp(Math.Ceiling(percentile / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
+    }
+
+    /// <summary>Time from <paramref name="timestamp"/> (Stopwatch ticks) to the first request that succeeded after it.</summary>
+    public TimeSpan? FirstSuccessAfter(long timestamp)
+    {
+        lock (_samples)
+        {
+            var first = _samples.Where(s => s.Ok && s.Finished > timestamp).Select(s => s.Finished).DefaultIfEmpty(0).Min();
+            return first == 0 ? null : Stopwatch.GetElapsedTime(timestamp, first);
+        }
+    }
+
+    /// <summary>Concurrent GETs of one path.</summary>
     public static Load Reads(HttpClient api, string path, int workers = 4) =>
         new(api, workers, (client, _) => client.GetAsync(new Uri(path, UriKind.Relative)));
 
@@ -59,8 +84,7 @@ public sealed class Load : IAsyncDisposable
             return response;
         });
 
-    /// <summary>Runs the load for at least <paramref name="duration"/>.</summary>
-    public static async Task RunForAsync(TimeSpan duration) => await Task.Delay(duration);
+    public static Task RunForAsync(TimeSpan duration) => Task.Delay(duration);
 
     public async Task StopAsync()
     {
@@ -70,7 +94,7 @@ public sealed class Load : IAsyncDisposable
 
     private void Fail(string failure)
     {
-        lock (_failures) _failures.Add($"{Stopwatch.GetTimestamp()}: {failure}");
+        lock (_failures) _failures.Add(failure);
     }
 
     public async ValueTask DisposeAsync()

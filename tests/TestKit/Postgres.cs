@@ -188,10 +188,7 @@ public sealed class PostgresCluster : IAsyncDisposable
             "host all all 127.0.0.1/32 scram-sha-256",
         ]).ToList();
         var primary = PostgresServer.Create("primary", baseDirectory);
-        var settings = options.SynchronousStandby && options.WithStandby
-            ? options.Settings.Append("synchronous_standby_names = 'standby'")
-            : options.Settings;
-        await primary.InitAsync(settings, hba);
+        await primary.InitAsync(options.Settings, hba);
         await primary.StartAsync();
         await primary.ExecuteAsync("CREATE ROLE replicator REPLICATION LOGIN");
         await primary.PsqlFileAsync(Repo.PathOf("deploy", "postgres", "bootstrap.sql"));
@@ -208,6 +205,14 @@ public sealed class PostgresCluster : IAsyncDisposable
             await standby.StartAsync();
             await WaitUntilAsync(async () => await primary.ScalarAsync<long>("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") > 0,
                 TimeSpan.FromSeconds(30), "the standby to stream from the primary");
+            if (options.SynchronousStandby)
+            {
+                // Only now: with no standby attached, every commit (the bootstrap's too) would wait forever.
+                await primary.ExecuteAsync("ALTER SYSTEM SET synchronous_standby_names = 'standby'");
+                await primary.ExecuteAsync("SELECT pg_reload_conf()");
+                await WaitUntilAsync(async () => await primary.ScalarAsync<long>("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") > 0,
+                    TimeSpan.FromSeconds(30), "the standby to become synchronous");
+            }
         }
         return new PostgresCluster(baseDirectory, primary, standby);
     }

@@ -34,11 +34,12 @@ public sealed class TcpForwarder : IAsyncDisposable
 
     public string ConnectionString(string database) => $"Host=127.0.0.1;Port={Port};Database={database}";
 
-    /// <summary>Sends new connections to another server (a DNS flip); existing ones are cut, as a failover cuts them.</summary>
-    public void Repoint(int targetPort)
+    /// <summary>Sends new connections to another server (a DNS flip). A failover that restarts the old server cuts
+    /// existing connections; a DNS flip alone leaves them talking to the old one (<paramref name="cutExisting"/> false).</summary>
+    public void Repoint(int targetPort, bool cutExisting = true)
     {
         _targetPort = targetPort;
-        CloseAll();
+        if (cutExisting) CloseAll();
     }
 
     /// <summary>New and existing connections stop moving bytes; nothing is closed.</summary>

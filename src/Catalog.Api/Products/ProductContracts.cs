@@ -117,7 +117,7 @@ public static partial class ProductRules
 
     /// <summary>PostgreSQL text cannot hold NUL and UTF-8 cannot encode a lone surrogate (JSON escapes allow both):
     /// refusing them here turns what would be a database error into a field error.</summary>
-    private static bool IsText(string value, bool allowLineBreaks)
+    public static bool IsText(string value, bool allowLineBreaks)
     {
         for (var i = 0; i < value.Length; i++)
         {

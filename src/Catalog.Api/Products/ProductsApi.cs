@@ -42,7 +42,8 @@ public static class ProductsApi
     public static async Task<Results<Ok<ProductResponse>, StatusCodeHttpResult, NotFound>> GetBySku(
         string sku, HttpContext http, Database<CatalogDbContext> database, IOptions<CatalogOptions> options, CancellationToken ct)
     {
-        if (sku.Length > ProductRules.SkuMaxLength) return TypedResults.NotFound();
+        // A value no product can have is not looked up (and NUL bytes never reach PostgreSQL).
+        if (!ProductRules.SkuPattern().IsMatch(sku)) return TypedResults.NotFound();
         var product = await database.ReadAsync((db, token) => s_bySku(db, sku, token), ct);
         return product is null ? TypedResults.NotFound() : Cacheable(http, product, options.Value);
     }
@@ -60,7 +61,8 @@ public static class ProductsApi
         var after = Guid.Empty;
         if (cursor is not null && !Cursor.TryDecode(cursor, out after))
             errors["cursor"] = ["The cursor is not valid; pass nextCursor from a previous page unchanged."];
-        if (category is { Length: > ProductRules.ShortTextMaxLength }) errors["category"] = [$"At most {ProductRules.ShortTextMaxLength} characters."];
+        if (category is { Length: > ProductRules.ShortTextMaxLength } || (category is not null && !ProductRules.IsText(category, allowLineBreaks: false)))
+            errors["category"] = [$"At most {ProductRules.ShortTextMaxLength} printable characters."];
         if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
 
         var rows = await database.ReadAsync((db, token) =>
