@@ -16,4 +16,4 @@ dotnet test Services.sln -c Release --no-build --nologo \
   --logger "console;verbosity=normal" \
   "$@"
 # What the fault tests measured (recovery times, failed requests, lost writes): the README's Reliability table.
-[ -f TestResults/figures.txt ] && { echo; echo "Figures:"; sort TestResults/figures.txt; }
+if [ -f TestResults/figures.txt ]; then echo; echo "Figures:"; sort TestResults/figures.txt; fi
