@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 . tools/deps.sh
+. tools/postgres.sh
 
 ROOT=$PWD
 STATE=$ROOT/.local
@@ -18,7 +19,6 @@ CATALOG_PORT=${CATALOG_PORT:-5100}
 CATALOG_MANAGEMENT_PORT=${CATALOG_MANAGEMENT_PORT:-5101}
 CONFIGURATION=Release
 
-as_postgres() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 log() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
 
 stop_all() {
@@ -26,9 +26,7 @@ stop_all() {
     while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$STATE/pids"
     rm -f "$STATE/pids"
   fi
-  for server in standby primary; do
-    [ -f "$STATE/pg/$server/postmaster.pid" ] && as_postgres "$(pg_bin)/pg_ctl" -D "$STATE/pg/$server" -m fast -w stop >/dev/null 2>&1 || true
-  done
+  pg_cluster_stop "$STATE/pg"
 }
 
 dev_token() {
@@ -37,39 +35,6 @@ dev_token() {
     Auth__SigningKey="$(cat "$STATE/signing-key")" Auth__Audiences__0=local-dev \
       Secrets__Directory="$STATE/secrets/catalog" Database__Writer="Host=127.0.0.1;Port=$PG_PRIMARY_PORT;Database=catalog" \
       dotnet Catalog.Api.dll dev-token --scope "catalog:write assets:write" )
-}
-
-start_postgres() {
-  local bin; bin=$(pg_bin)
-  mkdir -p "$STATE/pg"
-  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$STATE/pg"
-  if [ ! -f "$STATE/pg/primary/PG_VERSION" ]; then
-    log "Creating the PostgreSQL writer in .local/pg/primary"
-    as_postgres "$bin/initdb" -D "$STATE/pg/primary" -U postgres -E UTF8 --locale=C --auth=trust >/dev/null
-    cat >> "$STATE/pg/primary/postgresql.conf" <<CONF
-listen_addresses = '127.0.0.1'
-port = $PG_PRIMARY_PORT
-unix_socket_directories = '$STATE/pg'
-wal_level = replica
-max_wal_senders = 5
-hot_standby = on
-CONF
-    cat > "$STATE/pg/primary/pg_hba.conf" <<HBA
-local all all trust
-host all postgres 127.0.0.1/32 trust
-host replication replicator 127.0.0.1/32 trust
-host all all 127.0.0.1/32 scram-sha-256
-HBA
-    as_postgres "$bin/pg_ctl" -D "$STATE/pg/primary" -l "$STATE/pg/primary.log" -w start >/dev/null
-    "$bin/psql" -q -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -c "CREATE ROLE replicator REPLICATION LOGIN" >/dev/null
-    "$bin/psql" -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U postgres -d postgres -f deploy/postgres/bootstrap.sql >/dev/null
-    log "Creating the streaming-replication reader in .local/pg/standby"
-    as_postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$PG_PRIMARY_PORT" -U replicator -D "$STATE/pg/standby" -R -X stream -c fast
-    printf "port = %s\ncluster_name = 'standby'\n" "$PG_STANDBY_PORT" >> "$STATE/pg/standby/postgresql.conf"
-  else
-    as_postgres "$bin/pg_ctl" -D "$STATE/pg/primary" -l "$STATE/pg/primary.log" -w start >/dev/null
-  fi
-  as_postgres "$bin/pg_ctl" -D "$STATE/pg/standby" -l "$STATE/pg/standby.log" -w start >/dev/null
 }
 
 # write_secrets DIR USER PASSWORD — the file Vault Agent renders in a cluster (DEV-ONLY passwords from bootstrap.sql).
@@ -122,6 +87,11 @@ esac
 deps_postgres
 apt_ensure "command -v curl:curl"
 stop_all
+for port_var in PG_PRIMARY_PORT PG_STANDBY_PORT CATALOG_PORT CATALOG_MANAGEMENT_PORT; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/${!port_var}") 2>/dev/null; then
+    echo "Port ${!port_var} ($port_var) is already in use on 127.0.0.1; free it or run with $port_var=<another port> ./run.sh" >&2; exit 1
+  fi
+done
 mkdir -p "$STATE/logs"
 [ -f "$STATE/signing-key" ] || { head -c 32 /dev/urandom | base64 > "$STATE/signing-key"; chmod 600 "$STATE/signing-key"; }
 trap 'exit 0' INT TERM
@@ -129,7 +99,8 @@ trap stop_all EXIT
 
 log "Building (dotnet build -c $CONFIGURATION)"
 dotnet build src/Catalog.Api -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v quiet >/dev/null
-start_postgres
+[ -f "$STATE/pg/primary/PG_VERSION" ] || log "Creating the PostgreSQL writer and its streaming reader in .local/pg"
+pg_cluster_start "$STATE/pg" "$PG_PRIMARY_PORT" "$PG_STANDBY_PORT"
 
 write_secrets "$STATE/secrets/catalog" catalog_app dev-only-catalog-app
 write_secrets "$STATE/secrets/catalog-migrator" catalog_migrator dev-only-catalog-migrator
