@@ -1,0 +1,42 @@
+variable "alias" {
+  description = "Alias without the alias/ prefix, e.g. studio-prod/aurora."
+  type        = string
+}
+
+variable "description" {
+  description = "What the key protects (shown in the console and in CloudTrail)."
+  type        = string
+}
+
+variable "deletion_window_in_days" {
+  description = "Days a deleted key can still be recovered; data encrypted under it is unreadable forever afterwards."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.deletion_window_in_days >= 7 && var.deletion_window_in_days <= 30
+    error_message = "deletion_window_in_days must be between 7 and 30."
+  }
+}
+
+variable "service_principals" {
+  description = "AWS services allowed to use the key on behalf of this account (e.g. logs.<region>.amazonaws.com), each limited by aws:SourceAccount."
+  type        = set(string)
+  default     = []
+}
+
+variable "service_grants" {
+  description = "Service principals allowed to decrypt only for the listed source ARNs (e.g. cloudfront.amazonaws.com for one distribution)."
+  type = map(object({
+    principal   = string
+    actions     = list(string)
+    source_arns = list(string)
+  }))
+  default = {}
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
