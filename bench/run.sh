@@ -1,0 +1,191 @@
+#!/usr/bin/env bash
+# Benchmarks, side by side in one run on one machine (absolute numbers on shared machines vary; the ratios are the
+# result). Not part of ./test.sh. Writes bench/results/report.md and bench/results/report.json.
+#
+#   bench/run.sh                       # defaults: 32 connections, 10 s per scenario after a 3 s warm-up
+#   CONNECTIONS=64 DURATION=20 bench/run.sh
+#
+# Targets, all on the same PostgreSQL writer + streaming reader:
+#   raw            bench/RawFloor: the same queries with plain Npgsql, no EF Core, telemetry, auth or validation
+#   service-on     Catalog with everything on: traces exported over OTLP, request logs, metrics
+#   service-off    Catalog with tracing (OTEL_SDK_DISABLED) and request logs off
+#   pgbench        pgbench -S (select-only) against the reader at the same connection count: the database's own limit
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/deps.sh
+. tools/postgres.sh
+
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
+THREADS=${THREADS:-2}
+SEED_ROWS=${SEED_ROWS:-10000}
+STATE=$PWD/bench/.state
+RESULTS=$PWD/bench/results
+PRIMARY_PORT=57432 STANDBY_PORT=57433 API_PORT=57100 MANAGEMENT_PORT=57101 SINK_PORT=57200
+BIN=Release
+
+log() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
+pids=()
+cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; pg_cluster_stop "$STATE/pg"; }
+trap cleanup EXIT
+
+deps_postgres
+apt_ensure "command -v wrk:wrk" "command -v curl:curl"
+
+log "Building Release"
+dotnet build src/Catalog.Api -c $BIN -nologo -clp:ErrorsOnly -v quiet >/dev/null
+dotnet build bench/RawFloor -c $BIN -nologo -clp:ErrorsOnly -v quiet >/dev/null
+
+log "Fresh PostgreSQL writer + reader in bench/.state"
+pg_cluster_stop "$STATE/pg"; rm -rf "$STATE"; mkdir -p "$STATE" "$RESULTS"
+pg_cluster_start "$STATE/pg" $PRIMARY_PORT $STANDBY_PORT
+PSQL="$(pg_bin)/psql -q -h 127.0.0.1 -U postgres"
+SIGNING_KEY=$(head -c 32 /dev/urandom | base64)
+mkdir -p "$STATE/secrets/app" "$STATE/secrets/migrator"
+echo '{"Database":{"Username":"catalog_app","Password":"dev-only-catalog-app"}}' > "$STATE/secrets/app/database.json"
+echo '{"Database":{"Username":"catalog_migrator","Password":"dev-only-catalog-migrator"}}' > "$STATE/secrets/migrator/database.json"
+CATALOG_DIR=src/Catalog.Api/bin/$BIN/net10.0
+common_env=(
+  "Database__Writer=Host=127.0.0.1;Port=$PRIMARY_PORT;Database=catalog"
+  "Database__Reader=Host=127.0.0.1;Port=$STANDBY_PORT;Database=catalog"
+  "Auth__SigningKey=$SIGNING_KEY" "Hosting__BindAddress=127.0.0.1" "Hosting__ApiPort=$API_PORT" "Hosting__ManagementPort=$MANAGEMENT_PORT"
+  "Shutdown__DrainDelay=00:00:00" "Database__MaxPoolSize=100"
+)
+(cd "$CATALOG_DIR" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/migrator" dotnet Catalog.Api.dll migrate >/dev/null)
+
+log "Seeding $SEED_ROWS products"
+$PSQL -p $PRIMARY_PORT -d catalog -c "INSERT INTO catalog.products (id, sku, name, description, brand, category, attributes, status, created_at, updated_at)
+  SELECT gen_random_uuid(), 'SEED-' || n, 'Seed product ' || n, 'A product to read', 'Acme', 'cat-' || (n % 20),
+         jsonb_build_object('lens', (n % 7)::text), 'active', now(), now() FROM generate_series(1, $SEED_ROWS) AS n"
+$PSQL -p $PRIMARY_PORT -d catalog -At -c "SELECT id FROM catalog.products ORDER BY random() LIMIT 2000" > "$STATE/ids.txt"
+$PSQL -p $PRIMARY_PORT -d postgres -c "CREATE DATABASE pgbench"
+"$(pg_bin)/pgbench" -q -i -s 10 -h 127.0.0.1 -p $PRIMARY_PORT -U postgres pgbench >/dev/null 2>&1
+sleep 2   # let the reader replay the seed
+
+# rss_sampler PID OUT — highest resident set size (MB) of PID while it runs.
+rss_sampler() { local max=0 rss; while kill -0 "$1" 2>/dev/null; do rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo 0); [ "${rss:-0}" -gt "$max" ] && { max=$rss; echo "$max" > "$2"; }; sleep 0.5; done; }
+
+# start TARGET — starts the target, records its start-up-to-ready time in ms.
+start() {
+  local target=$1 ready_url started
+  started=$(date +%s%N)
+  case $target in
+    raw)
+      (cd bench/RawFloor/bin/$BIN/net10.0 && exec env \
+        "RAW_WRITER=Host=127.0.0.1;Port=$PRIMARY_PORT;Database=catalog;Username=catalog_app;Password=dev-only-catalog-app;Maximum Pool Size=100" \
+        "RAW_READER=Host=127.0.0.1;Port=$STANDBY_PORT;Database=catalog;Username=catalog_app;Password=dev-only-catalog-app;Maximum Pool Size=100" \
+        dotnet RawFloor.dll --urls "http://127.0.0.1:$API_PORT") >"$STATE/$target.log" 2>&1 &
+      ready_url="http://127.0.0.1:$API_PORT/health" ;;
+    service-on)
+      (cd "$CATALOG_DIR" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" \
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+        dotnet Catalog.Api.dll) >"$STATE/$target.log" 2>&1 &
+      ready_url="http://127.0.0.1:$MANAGEMENT_PORT/health/ready" ;;
+    service-off)
+      (cd "$CATALOG_DIR" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" \
+        OTEL_SDK_DISABLED=true Logging__RequestLogging=false \
+        dotnet Catalog.Api.dll) >"$STATE/$target.log" 2>&1 &
+      ready_url="http://127.0.0.1:$MANAGEMENT_PORT/health/ready" ;;
+  esac
+  TARGET_PID=$!
+  pids+=("$TARGET_PID")
+  until curl -fs "$ready_url" >/dev/null 2>&1; do
+    kill -0 "$TARGET_PID" 2>/dev/null || { cat "$STATE/$target.log" >&2; exit 1; }
+    sleep 0.02
+  done
+  echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target.startup_ms"
+}
+
+# run_wrk TARGET SCENARIO — warm-up, then the measured run; keeps wrk's output.
+run_wrk() {
+  local target=$1 scenario=$2
+  local env_vars=(IDS_FILE="$STATE/ids.txt" TOKEN="$TOKEN" SKU_PREFIX="B$(echo "$target" | tr 'a-z-' 'A-Z0')$RANDOM")
+  env "${env_vars[@]}" wrk -t$THREADS -c$CONNECTIONS -d${WARMUP}s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$API_PORT" >/dev/null
+  env "${env_vars[@]}" SKU_PREFIX="${env_vars[2]#SKU_PREFIX=}M" wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency \
+    -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$API_PORT" > "$STATE/$target.$scenario.wrk"
+}
+
+reads_by() { curl -s "http://127.0.0.1:$MANAGEMENT_PORT/metrics" | awk -v role="$1" '$1 ~ "^db_reads_total\\{role=\""role"\"\\}" {print $2}'; }
+
+# The trace collector stand-in for service-on.
+(cd bench/RawFloor/bin/$BIN/net10.0 && exec dotnet RawFloor.dll --otlp-sink --urls "http://127.0.0.1:$SINK_PORT") >"$STATE/sink.log" 2>&1 &
+pids+=("$!")
+
+TOKEN=$(cd "$CATALOG_DIR" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" dotnet Catalog.Api.dll dev-token)
+for target in raw service-on service-off; do
+  log "Target $target"
+  start $target
+  rm -f "$STATE/$target.rss"; rss_sampler "$TARGET_PID" "$STATE/$target.rss" &
+  if [ "$target" != raw ]; then reader_before=$(reads_by reader); writer_before=$(reads_by writer); fi
+  for scenario in get-by-id list; do run_wrk $target $scenario; done
+  if [ "$target" != raw ]; then
+    echo "$(reads_by reader) $reader_before $(reads_by writer) $writer_before" | awk '{r=$1-$2; w=$3-$4; printf "%.3f\n", (r+w) ? 100*r/(r+w) : 0}' > "$STATE/$target.reader_share"
+  fi
+  run_wrk $target create
+  kill "$TARGET_PID"; wait "$TARGET_PID" 2>/dev/null || true
+done
+
+log "pgbench -S, $CONNECTIONS connections, against the reader"
+"$(pg_bin)/pgbench" -n -S -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -h 127.0.0.1 -p $STANDBY_PORT -U postgres pgbench > "$STATE/pgbench.out" 2>&1
+
+# wrk numbers: requests/s, p50 and p99 in ms, non-2xx responses.
+rps() { awk '/^Requests\/sec/{print $2}' "$1"; }
+to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
+pct() { to_ms "$(awk -v p="$2" '$1==p{print $2}' "$1")"; }
+errors() { awk '/Non-2xx or 3xx responses/{print $5; f=1} END{if(!f) print 0}' "$1"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ printf "%.2f", (b>0) ? a/b : 0 }'; }
+pgbench_tps=$(awk '/^tps/{print int($3); exit}' "$STATE/pgbench.out")
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+
+{
+  echo "# Benchmark report"
+  echo
+  echo "$(date -u +%Y-%m-%dT%H:%MZ) · $(nproc) cores ($cpu) · $CONNECTIONS connections, $THREADS wrk threads, ${DURATION} s per scenario after ${WARMUP} s warm-up · $SEED_ROWS seeded products"
+  echo
+  echo "| scenario | target | req/s | p50 ms | p99 ms | non-2xx |"
+  echo "|---|---|---:|---:|---:|---:|"
+  for scenario in get-by-id list create; do
+    for target in raw service-on service-off; do
+      f="$STATE/$target.$scenario.wrk"
+      echo "| $scenario | $target | $(rps "$f") | $(pct "$f" 50%) | $(pct "$f" 99%) | $(errors "$f") |"
+    done
+  done
+  echo "| select-only | pgbench -S | $pgbench_tps | | | |"
+  echo
+  echo "| ratio | get-by-id | list | create | target |"
+  echo "|---|---:|---:|---:|---|"
+  row() { echo "| $1 | $(ratio "$(rps "$STATE/$2.get-by-id.wrk")" "$(rps "$STATE/$3.get-by-id.wrk")") | $(ratio "$(rps "$STATE/$2.list.wrk")" "$(rps "$STATE/$3.list.wrk")") | $(ratio "$(rps "$STATE/$2.create.wrk")" "$(rps "$STATE/$3.create.wrk")") | $4 |"; }
+  row "service (telemetry on) / raw" service-on raw "≥ 0.85 get, ≥ 0.80 list and create"
+  row "service (telemetry off) / raw" service-off raw ""
+  row "telemetry on / off" service-on service-off "≥ 0.92"
+  echo "| service get-by-id / pgbench -S | $(ratio "$(rps "$STATE/service-on.get-by-id.wrk")" "$pgbench_tps") | | | (the database's own limit) |"
+  echo
+  echo "| target | start-up to ready ms (≤ 1500) | peak RSS MB under load (≤ 200) | reads served by the reader % (≥ 99) |"
+  echo "|---|---:|---:|---:|"
+  for target in raw service-on service-off; do
+    echo "| $target | $(cat "$STATE/$target.startup_ms") | $(cat "$STATE/$target.rss" 2>/dev/null || echo ?) | $(cat "$STATE/$target.reader_share" 2>/dev/null || echo n/a) |"
+  done
+} > "$RESULTS/report.md"
+
+{
+  echo "{"
+  echo "  \"connections\": $CONNECTIONS, \"durationSeconds\": $DURATION, \"cores\": $(nproc), \"pgbenchSelectOnlyTps\": $pgbench_tps,"
+  echo "  \"targets\": {"
+  first_target=1
+  for target in raw service-on service-off; do
+    [ $first_target -eq 1 ] || echo ","; first_target=0
+    printf '    "%s": { "startupToReadyMs": %s, "peakRssMb": %s, "readerSharePercent": %s, "scenarios": {' "$target" \
+      "$(cat "$STATE/$target.startup_ms")" "$(cat "$STATE/$target.rss" 2>/dev/null || echo null)" "$(cat "$STATE/$target.reader_share" 2>/dev/null || echo null)"
+    first=1
+    for scenario in get-by-id list create; do
+      f="$STATE/$target.$scenario.wrk"
+      [ $first -eq 1 ] || printf ','; first=0
+      printf ' "%s": { "requestsPerSecond": %s, "p50Ms": %s, "p99Ms": %s, "non2xx": %s }' "$scenario" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$(errors "$f")"
+    done
+    printf ' } }'
+  done
+  echo; echo "  }"; echo "}"
+} > "$RESULTS/report.json"
+
+cat "$RESULTS/report.md"
