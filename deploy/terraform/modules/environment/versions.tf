@@ -1,0 +1,19 @@
+terraform {
+  required_version = ">= 1.10"
+
+  required_providers {
+    aws = {
+      source                = "hashicorp/aws"
+      version               = ">= 6.0"
+      configuration_aliases = [aws.us_east_1, aws.dr]
+    }
+    random = {
+      source  = "hashicorp/random"
+      version = ">= 3.6"
+    }
+    tls = {
+      source  = "hashicorp/tls"
+      version = ">= 4.0"
+    }
+  }
+}
