@@ -45,6 +45,11 @@ public static class Commands
             // A bad configuration stops start-up with one line naming every key at fault.
             return Fail($"configuration error: {string.Join("; ", e.Failures)}");
         }
+        finally
+        {
+            // Flushes the asynchronous log sink, so a subcommand's last lines are not lost.
+            await app.DisposeAsync();
+        }
     }
 
     private static async Task<int> ServeAsync(WebApplication app)

@@ -40,7 +40,9 @@ internal static class Logging
             .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
             .Enrich.FromLogContext()
-            .WriteTo.Console(new EcsJsonFormatter(serviceName, version, environment)));
+            // Formatting and writing happen on a background thread, so a slow stdout (a busy node's container
+            // runtime) never stalls requests. A full buffer drops lines rather than blocking traffic.
+            .WriteTo.Async(sink => sink.Console(new EcsJsonFormatter(serviceName, version, environment)), bufferSize: 10_000, blockWhenFull: false));
     }
 
     public static void UsePlatformRequestLogging(this IApplicationBuilder app, IConfiguration configuration)
