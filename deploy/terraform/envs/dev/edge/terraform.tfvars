@@ -1,0 +1,5 @@
+environment   = "dev"
+region        = "eu-west-1"
+domain_name   = "studio.example.com"
+api_hostnames = ["api.dev.studio.example.com"]
+ingress_group = "studio"

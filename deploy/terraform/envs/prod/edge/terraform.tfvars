@@ -1,0 +1,5 @@
+environment   = "prod"
+region        = "eu-west-1"
+domain_name   = "studio.example.com"
+api_hostnames = ["api.studio.example.com"]
+ingress_group = "studio"

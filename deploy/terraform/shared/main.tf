@@ -1,0 +1,207 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  registry  = "${local.account}.dkr.ecr.${data.aws_region.current.region}.amazonaws.com"
+
+  # One repository per service image and one for the chart (helm push oci://<registry>/charts stores the chart
+  # named service in charts/service). Chart versions are <Chart.yaml version>-<branch>-<short sha>, so the same
+  # per-branch retention applies to them with a leading wildcard.
+  repositories = {
+    "catalog"        = var.image_retention
+    "assets"         = var.image_retention
+    "charts/service" = { for pattern, count in var.image_retention : "*-${pattern}" => count }
+  }
+}
+
+resource "aws_route53_zone" "this" {
+  name    = var.domain_name
+  comment = "studio: public names of every environment (API, images, certificates' validation records)"
+}
+
+module "ecr_key" {
+  source = "../modules/kms-key"
+
+  alias       = "studio/ecr"
+  description = "studio container images and Helm chart"
+}
+
+module "ecr" {
+  source   = "../modules/ecr-repository"
+  for_each = local.repositories
+
+  name                 = each.key
+  kms_key_arn          = module.ecr_key.key_arn
+  keep_per_tag_pattern = each.value
+}
+
+module "codecommit_key" {
+  source = "../modules/kms-key"
+
+  alias       = "studio/codecommit"
+  description = "studio application and GitOps repositories"
+}
+
+resource "aws_codecommit_repository" "app" {
+  repository_name = var.app_repository_name
+  description     = "Application: services, tests, chart source, buildspec.yml (pushes build and publish)"
+  default_branch  = "develop"
+  kms_key_id      = module.codecommit_key.key_arn
+}
+
+resource "aws_codecommit_repository" "gitops" {
+  repository_name = var.gitops_repository_name
+  description     = "GitOps: per-environment values, Argo CD objects, platform add-ons (never triggers a build)"
+  default_branch  = "main"
+  kms_key_id      = module.codecommit_key.key_arn
+}
+
+module "artifacts_key" {
+  source = "../modules/kms-key"
+
+  alias       = "studio/pipeline-artifacts"
+  description = "studio pipeline artifacts and build cache"
+}
+
+module "artifacts_bucket" {
+  source = "../modules/s3-bucket"
+
+  bucket      = "studio-pipeline-artifacts-${local.account}"
+  kms_key_arn = module.artifacts_key.key_arn
+
+  # Source zips, images.json and the NuGet/tool cache are rebuilt on demand; a month of history is enough.
+  lifecycle_rules = [{
+    id              = "expire"
+    expiration_days = 30
+  }]
+  noncurrent_version_expiration_days = 7
+}
+
+module "ci_alerts_key" {
+  source = "../modules/kms-key"
+
+  alias              = "studio/ci-alerts"
+  description        = "studio CI notification topic"
+  service_principals = ["codestar-notifications.amazonaws.com"]
+}
+
+resource "aws_sns_topic" "ci" {
+  name              = "studio-ci"
+  kms_master_key_id = module.ci_alerts_key.key_arn
+}
+
+data "aws_iam_policy_document" "ci_topic" {
+  statement {
+    sid       = "CodeStarNotificationsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.ci.arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["codestar-notifications.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "ci" {
+  arn    = aws_sns_topic.ci.arn
+  policy = data.aws_iam_policy_document.ci_topic.json
+}
+
+resource "aws_sns_topic_subscription" "ci_email" {
+  count = var.ci_notification_email == null ? 0 : 1
+
+  topic_arn = aws_sns_topic.ci.arn
+  protocol  = "email"
+  endpoint  = var.ci_notification_email
+}
+
+module "pipeline" {
+  source = "../modules/pipeline"
+
+  name                   = "studio-services"
+  repository_name        = aws_codecommit_repository.app.repository_name
+  artifact_bucket        = module.artifacts_bucket.bucket
+  artifact_kms_key_arn   = module.artifacts_key.key_arn
+  ecr_registry           = local.registry
+  ecr_repository_arns    = [for repository in module.ecr : repository.arn]
+  notification_topic_arn = aws_sns_topic.ci.arn
+}
+
+# Git over SSH for the in-cluster GitOps tools: IRSA does not cover git, and SSH keys keep the secret out of the
+# Terraform state (HTTPS Git credentials would be generated here and stored in it). Argo CD only reads; Image
+# Updater may push to the write-back branches and nothing else.
+resource "aws_iam_user" "gitops" {
+  for_each = toset(["reader", "writer"])
+
+  name = "studio-gitops-${each.key}"
+  path = "/gitops/"
+}
+
+data "aws_iam_policy_document" "gitops_reader" {
+  statement {
+    sid       = "Clone"
+    actions   = ["codecommit:GitPull"]
+    resources = [aws_codecommit_repository.gitops.arn]
+  }
+}
+
+data "aws_iam_policy_document" "gitops_writer" {
+  statement {
+    sid       = "CloneAndPush"
+    actions   = ["codecommit:GitPull", "codecommit:GitPush"]
+    resources = [aws_codecommit_repository.gitops.arn]
+  }
+
+  # CodeCommit's documented branch restriction: a push that updates any other reference is refused.
+  statement {
+    sid       = "OnlyWriteBackBranches"
+    effect    = "Deny"
+    actions   = ["codecommit:GitPush"]
+    resources = [aws_codecommit_repository.gitops.arn]
+
+    condition {
+      test     = "StringNotEqualsIfExists"
+      variable = "codecommit:References"
+      values   = [for branch in var.gitops_write_branches : "refs/heads/${branch}"]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "codecommit:References"
+      values   = ["false"]
+    }
+  }
+}
+
+resource "aws_iam_user_policy" "gitops" {
+  for_each = {
+    reader = data.aws_iam_policy_document.gitops_reader.json
+    writer = data.aws_iam_policy_document.gitops_writer.json
+  }
+
+  name   = "gitops-${each.key}"
+  user   = aws_iam_user.gitops[each.key].name
+  policy = each.value
+}
+
+resource "aws_iam_user_ssh_key" "gitops" {
+  for_each = {
+    for access, key in { reader = var.gitops_reader_ssh_public_key, writer = var.gitops_writer_ssh_public_key } : access => key if key != null
+  }
+
+  username   = aws_iam_user.gitops[each.key].name
+  encoding   = "SSH"
+  public_key = each.value
+}

@@ -1,0 +1,61 @@
+variable "region" {
+  description = "Region of the account-wide resources (the same as the environments', so ECR pulls stay in-region)."
+  type        = string
+}
+
+variable "domain_name" {
+  description = "Public DNS zone of the project, e.g. studio.example.com; delegate it from the parent domain's registrar after the first apply."
+  type        = string
+}
+
+variable "app_repository_name" {
+  description = "CodeCommit repository of the application (this repository): the only one that triggers builds."
+  type        = string
+  default     = "studio-services"
+}
+
+variable "gitops_repository_name" {
+  description = "CodeCommit repository of the GitOps content (deploy/gitops pushed at bootstrap): read by Argo CD, written by Image Updater, never built."
+  type        = string
+  default     = "studio-gitops"
+}
+
+variable "gitops_write_branches" {
+  description = "Branches of the GitOps repository Image Updater may push its tag write-backs to."
+  type        = list(string)
+  default     = ["main"]
+}
+
+variable "gitops_reader_ssh_public_key" {
+  description = "SSH public key of Argo CD's read-only access to the GitOps repository (the private key goes to Vault, platform/argocd/gitops-repo); null until generated."
+  type        = string
+  default     = null
+}
+
+variable "gitops_writer_ssh_public_key" {
+  description = "SSH public key of Image Updater's write-back access to the GitOps repository (the private key goes to Vault, platform/argocd-image-updater/git); null until generated."
+  type        = string
+  default     = null
+}
+
+variable "image_retention" {
+  description = "Most recent service images kept per branch (ECR tag pattern <branch>-*); prod keeps the most, to roll back far."
+  type        = map(number)
+  default = {
+    "develop-*" = 30
+    "staging-*" = 30
+    "prod-*"    = 100
+  }
+}
+
+variable "ci_notification_email" {
+  description = "Address told about failed pipelines and pull-request builds; null subscribes nobody."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}
