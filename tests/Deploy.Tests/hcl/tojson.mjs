@@ -40,7 +40,7 @@ async function hcl(file) {
 }
 
 function yaml(files) {
-  const YAML = require("aws-cdk-lib/node_modules/yaml");
+  const YAML = require(join(resolve(nodeModules), "aws-cdk-lib", "node_modules", "yaml"));
   return Object.fromEntries(files.map((file) => [file, YAML.parseAllDocuments(readFileSync(file, "utf8")).map((doc) => {
     if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
     return doc.toJSON();
