@@ -97,13 +97,18 @@ start() {
   echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target.startup_ms"
 }
 
-# run_wrk TARGET SCENARIO — warm-up, then the measured run; keeps wrk's output.
+# cpu_ticks PID — user + system CPU time of PID in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# run_wrk TARGET SCENARIO — warm-up, then the measured run; keeps wrk's output and the target's CPU time.
 run_wrk() {
-  local target=$1 scenario=$2
+  local target=$1 scenario=$2 before
   local env_vars=(IDS_FILE="$STATE/ids.txt" TOKEN="$TOKEN" SKU_PREFIX="B$(echo "$target" | tr 'a-z-' 'A-Z0')$RANDOM")
   env "${env_vars[@]}" wrk -t$THREADS -c$CONNECTIONS -d${WARMUP}s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$API_PORT" >/dev/null
+  before=$(cpu_ticks "$TARGET_PID")
   env "${env_vars[@]}" SKU_PREFIX="${env_vars[2]#SKU_PREFIX=}M" wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency \
     -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$API_PORT" > "$STATE/$target.$scenario.wrk"
+  echo $(( $(cpu_ticks "$TARGET_PID") - before )) > "$STATE/$target.$scenario.ticks"
 }
 
 reads_by() { curl -s "http://127.0.0.1:$MANAGEMENT_PORT/metrics" | awk -v role="$1" '$1 ~ "^db_reads_total\\{role=\""role"\"\\}" {print $2}'; }
@@ -135,6 +140,8 @@ to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} e
 pct() { to_ms "$(awk -v p="$2" '$1==p{print $2}' "$1")"; }
 errors() { awk '/Non-2xx or 3xx responses/{print $5; f=1} END{if(!f) print 0}' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ printf "%.2f", (b>0) ? a/b : 0 }'; }
+# CPU µs the target spent per request: robust to other load on the machine, unlike requests/s.
+cpu_us() { awk -v t="$(cat "$STATE/$1.$2.ticks")" -v r="$(awk '/requests in/{print $1}' "$STATE/$1.$2.wrk")" -v hz="$(getconf CLK_TCK)" 'BEGIN{ printf "%.0f", (r>0) ? t*1000000/hz/r : 0 }'; }
 pgbench_tps=$(awk '/^tps/{print int($3); exit}' "$STATE/pgbench.out")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 
@@ -143,15 +150,15 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo
   echo "$(date -u +%Y-%m-%dT%H:%MZ) · $(nproc) cores ($cpu) · $CONNECTIONS connections, $THREADS wrk threads, ${DURATION} s per scenario after ${WARMUP} s warm-up · $SEED_ROWS seeded products"
   echo
-  echo "| scenario | target | req/s | p50 ms | p99 ms | non-2xx |"
-  echo "|---|---|---:|---:|---:|---:|"
+  echo "| scenario | target | req/s | p50 ms | p99 ms | CPU µs/request | non-2xx |"
+  echo "|---|---|---:|---:|---:|---:|---:|"
   for scenario in get-by-id list create; do
     for target in raw service-on service-off; do
       f="$STATE/$target.$scenario.wrk"
-      echo "| $scenario | $target | $(rps "$f") | $(pct "$f" 50%) | $(pct "$f" 99%) | $(errors "$f") |"
+      echo "| $scenario | $target | $(rps "$f") | $(pct "$f" 50%) | $(pct "$f" 99%) | $(cpu_us $target $scenario) | $(errors "$f") |"
     done
   done
-  echo "| select-only | pgbench -S | $pgbench_tps | | | |"
+  echo "| select-only | pgbench -S | $pgbench_tps | | | | |"
   echo
   echo "| ratio | get-by-id | list | create | target |"
   echo "|---|---:|---:|---:|---|"
@@ -181,7 +188,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
     for scenario in get-by-id list create; do
       f="$STATE/$target.$scenario.wrk"
       [ $first -eq 1 ] || printf ','; first=0
-      printf ' "%s": { "requestsPerSecond": %s, "p50Ms": %s, "p99Ms": %s, "non2xx": %s }' "$scenario" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$(errors "$f")"
+      printf ' "%s": { "requestsPerSecond": %s, "p50Ms": %s, "p99Ms": %s, "cpuMicrosecondsPerRequest": %s, "non2xx": %s }' "$scenario" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$(cpu_us $target $scenario)" "$(errors "$f")"
     done
     printf ' } }'
   done

@@ -20,7 +20,6 @@ public static class CatalogExtensions
     public static IHostApplicationBuilder AddCatalog(this IHostApplicationBuilder builder)
     {
         builder.AddDatabase<CatalogDbContext>(
-            configureDataSource: dataSource => dataSource.EnableDynamicJson(),
             configureNpgsql: npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history", CatalogDbContext.Schema));
         builder.Services.AddOptions<CatalogOptions>().BindConfiguration(CatalogOptions.Section)
             .Validate(o => o.PublicCacheMaxAge >= TimeSpan.Zero, "Catalog:PublicCacheMaxAge must not be negative")

@@ -2,6 +2,9 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Serilog.Extensions.Hosting;
 using Microsoft.Extensions.Hosting;
 using Serilog;
 using Serilog.Events;
@@ -30,7 +33,7 @@ internal static class Logging
         var environment = builder.Configuration["OTEL_RESOURCE_ATTRIBUTES"] is { } attributes
             ? attributes.Split(',').Select(a => a.Split('=', 2)).FirstOrDefault(kv => kv.Length == 2 && kv[0] == "deployment.environment")?[1]
             : null;
-        builder.Services.AddSerilog(configuration => configuration
+        var logger = new LoggerConfiguration()
             .MinimumLevel.Is(options.Level)
             // Framework chatter that duplicates the request log line or is only useful when debugging the framework.
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
@@ -42,7 +45,18 @@ internal static class Logging
             .Enrich.FromLogContext()
             // Formatting and writing happen on a background thread, so a slow stdout (a busy node's container
             // runtime) never stalls requests. A full buffer drops lines rather than blocking traffic.
-            .WriteTo.Async(sink => sink.Console(new EcsJsonFormatter(serviceName, version, environment)), bufferSize: 10_000, blockWhenFull: false));
+            .WriteTo.Async(sink => sink.Console(new EcsJsonFormatter(serviceName, version, environment)), bufferSize: 10_000, blockWhenFull: false)
+            .CreateLogger();
+
+        // Serilog is a provider under the framework's logger factory, which caches loggers per category: the
+        // handlers and results ASP.NET Core creates per request ask for a logger every time. Serilog's own levels
+        // decide what is written, so the framework's filter lets everything through to it.
+        builder.Logging.ClearProviders();
+        builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Trace);
+        builder.Logging.AddSerilog(logger, dispose: true);
+        builder.Services.AddSingleton(logger);
+        builder.Services.AddSingleton(new DiagnosticContext(logger));
+        builder.Services.AddSingleton<IDiagnosticContext>(sp => sp.GetRequiredService<DiagnosticContext>());
     }
 
     public static void UsePlatformRequestLogging(this IApplicationBuilder app, IConfiguration configuration)
@@ -51,6 +65,7 @@ internal static class Logging
         if (!options.RequestLogging) return;
         app.UseSerilogRequestLogging(o =>
         {
+            o.Logger = app.ApplicationServices.GetRequiredService<Serilog.Core.Logger>();
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
             o.GetLevel = (context, _, exception) =>
                 exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error

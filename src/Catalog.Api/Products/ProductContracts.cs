@@ -38,6 +38,7 @@ public sealed record ProductPage(IReadOnlyList<ProductResponse> Items, string? N
 [JsonSerializable(typeof(ProductRequest))]
 [JsonSerializable(typeof(ProductResponse))]
 [JsonSerializable(typeof(ProductPage))]
+[JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class CatalogJsonContext : JsonSerializerContext;
 
 /// <summary>The rules a product must satisfy; the database constraints mirror the lengths.</summary>
