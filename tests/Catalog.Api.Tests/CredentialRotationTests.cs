@@ -42,8 +42,8 @@ public sealed class CredentialRotationTests(ITestOutputHelper output)
         await reads.StopAsync();
         await writes.StopAsync();
 
-        output.WriteLine($"password rotated under load: {reads.Succeeded} reads and {writes.Succeeded} writes succeeded, " +
-                         $"{reads.Failures.Count + writes.Failures.Count} failed; {oldPrimarySessions.Length + oldStandbySessions.Length} old sessions terminated");
+        Figures.Record(output, "credential rotation under load", $"{reads.Succeeded} reads and {writes.Succeeded} writes succeeded, " +
+            $"{reads.Failures.Count + writes.Failures.Count} failed; {oldPrimarySessions.Length + oldStandbySessions.Length} old sessions terminated, old password refused");
         Assert.Empty(reads.Failures);
         Assert.Empty(writes.Failures);
         Assert.True(writes.Succeeded > 5 && reads.Succeeded > 20, $"too little load ran: {writes.Succeeded} writes, {reads.Succeeded} reads");

@@ -76,7 +76,7 @@ public sealed class HealthTests(ITestOutputHelper output)
         }
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(service.Management, "health/live"));
         var exitCode = await stopping;
-        output.WriteLine($"SIGTERM: unready after {unreadyAfter} ms, {served} requests served during the drain, exit {exitCode} after {clock.ElapsedMilliseconds} ms");
+        Figures.Record(output, "SIGTERM drain, single client", $"unready after {unreadyAfter} ms, {served} requests served during the 3 s drain, exit {exitCode} after {clock.ElapsedMilliseconds} ms");
         Assert.Equal(0, exitCode);
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(15));
     }

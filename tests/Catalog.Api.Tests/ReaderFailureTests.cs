@@ -25,7 +25,7 @@ public sealed class ReaderFailureTests(ITestOutputHelper output)
             await environment.Cluster.Standby!.StopAsync("immediate");
             await Load.RunForAsync(TimeSpan.FromSeconds(3));
             await load.StopAsync();
-            output.WriteLine($"standby stopped under read load: {load.Succeeded} reads succeeded, {load.Failures.Count} failed");
+            output.WriteLine($"standby stopped: {load.Succeeded} reads succeeded, {load.Failures.Count} failed");
             Assert.Empty(load.Failures);
             Assert.True(load.Succeeded > 20, $"only {load.Succeeded} reads ran");
         }
@@ -67,7 +67,7 @@ public sealed class ReaderFailureTests(ITestOutputHelper output)
         }
         next.Stop();
 
-        output.WriteLine($"stalled reader: first read {first.ElapsedMilliseconds} ms (bound: ReaderTimeout 2 s + margin), next 10 reads {next.ElapsedMilliseconds} ms");
+        Figures.Record(output, "stalled reader, single client", $"first read {first.ElapsedMilliseconds} ms (ReaderTimeout 2 s), next 10 reads {next.ElapsedMilliseconds} ms in all");
         Assert.InRange(first.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(4.5));
         Assert.InRange(next.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         Assert.True(await service.MetricAsync("db_reader_fallbacks_total", "reason=\"marked_down\"") >= 10);

@@ -54,7 +54,7 @@ public sealed class WriterFailureTests(ITestOutputHelper output)
         environment.Writer.Refuse();
         var clock = Stopwatch.StartNew();
         using var refused = await environment.Service.Api.PostAsJsonAsync("api/v1/products", Product());
-        output.WriteLine($"writer down: 503 after {clock.ElapsedMilliseconds} ms (budget 3 s)");
+        Figures.Record(output, "writer refusing connections", $"503 + Retry-After after {clock.ElapsedMilliseconds} ms (WriterRetryBudget 3 s in this test)");
         Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
         Assert.NotNull(refused.Headers.RetryAfter);
         var problem = await ProblemAsync(refused);
