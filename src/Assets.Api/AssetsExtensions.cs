@@ -1,0 +1,58 @@
+using Assets.Api.Assets;
+using Assets.Api.CatalogClient;
+using Assets.Api.Data;
+using Assets.Api.Storage;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Http.Resilience;
+using Microsoft.Extensions.Options;
+using Platform;
+using Platform.Data;
+
+namespace Assets.Api;
+
+public static class AssetsExtensions
+{
+    public static IHostApplicationBuilder AddAssets(this IHostApplicationBuilder builder)
+    {
+        builder.AddDatabase<AssetsDbContext>(
+            configureNpgsql: npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history", AssetsDbContext.Schema));
+        builder.AddStorage();
+        builder.AddCatalogClient();
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AssetsJsonContext.Default));
+        builder.Services.AddSingleton<ISmokeTest, AssetsSmokeTest>();
+        return builder;
+    }
+
+    private static void AddCatalogClient(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<CatalogClientOptions>().BindConfiguration(CatalogClientOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<CatalogClientOptions>, CatalogClientOptions.Validator>();
+
+        builder.Services.AddHttpClient<CatalogApiClient>((sp, http) =>
+                http.BaseAddress = sp.GetRequiredService<IOptions<CatalogClientOptions>>().Value.BaseAddress)
+            .AddStandardResilienceHandler()
+            .Configure((resilience, sp) =>
+            {
+                var timeout = sp.GetRequiredService<IOptions<CatalogClientOptions>>().Value.Timeout;
+                // Three attempts fit in the total budget; a stalled Catalog costs one attempt, not the whole budget.
+                resilience.TotalRequestTimeout.Timeout = timeout;
+                resilience.AttemptTimeout.Timeout = timeout / 3;
+                resilience.Retry.MaxRetryAttempts = 2;
+                resilience.Retry.Delay = TimeSpan.FromMilliseconds(100);
+                // Half of the attempts failing among at least ten opens the circuit: requests then fail fast with 503
+                // instead of queueing on a Catalog that is down.
+                resilience.CircuitBreaker.FailureRatio = 0.5;
+                resilience.CircuitBreaker.MinimumThroughput = 10;
+                resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
+                resilience.CircuitBreaker.BreakDuration = CatalogApiClient.BreakDuration;
+            });
+
+        builder.Services.AddHttpClient(CatalogHealthCheck.HttpClientName, (sp, http) =>
+        {
+            http.BaseAddress = sp.GetRequiredService<IOptions<CatalogClientOptions>>().Value.BaseAddress;
+            http.Timeout = TimeSpan.FromSeconds(2);
+        });
+        builder.Services.AddHealthChecks().AddCheck<CatalogHealthCheck>(CatalogApiClient.Dependency,
+            failureStatus: HealthStatus.Degraded, tags: [HealthTags.Dependency], timeout: TimeSpan.FromSeconds(3));
+    }
+}

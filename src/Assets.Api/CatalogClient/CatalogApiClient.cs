@@ -1,0 +1,43 @@
+using System.Net;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
+
+namespace Assets.Api.CatalogClient;
+
+/// <summary>Typed client of the Catalog API. Its HttpClient carries the standard resilience pipeline (total and
+/// per-attempt timeouts, retries of transient failures, circuit breaker) and the platform's HttpClient tracing, which
+/// sends the W3C traceparent so Catalog's spans join the caller's trace.</summary>
+public sealed class CatalogApiClient(HttpClient http)
+{
+    public const string Dependency = "catalog";
+
+    /// <summary>While the circuit is open nothing is sent to Catalog; clients should come back after it closes.</summary>
+    internal static readonly TimeSpan BreakDuration = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan s_retryAfter = TimeSpan.FromSeconds(5);
+
+    /// <summary>Whether Catalog knows the product (archived ones included: they keep their images).</summary>
+    public async Task<bool> ProductExistsAsync(Guid productId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            using var response = await http.GetAsync(new Uri($"api/v1/products/{productId}", UriKind.Relative),
+                HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            if (response.StatusCode == HttpStatusCode.NotFound) return false;
+            if (response.IsSuccessStatusCode) return true;
+            throw Unavailable($"Catalog answered {(int)response.StatusCode}.", s_retryAfter, inner: null);
+        }
+        catch (BrokenCircuitException e)
+        {
+            throw Unavailable("Catalog is failing; calls to it are paused.", BreakDuration, e);
+        }
+        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException ||
+                                  (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            throw Unavailable("Catalog is not reachable right now.", s_retryAfter, e);
+        }
+    }
+
+    private static DependencyUnavailableException Unavailable(string message, TimeSpan retryAfter, Exception? inner) =>
+        new(Dependency, message, retryAfter, inner);
+}

@@ -1,0 +1,32 @@
+using System.Net;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry;
+
+namespace Assets.Api.CatalogClient;
+
+/// <summary>Asks Catalog for a product that cannot exist: 404 proves its API, routing and database answer. Reported
+/// as Degraded, never unready: every Assets pod shares the same Catalog, and reads do not need it.</summary>
+internal sealed class CatalogHealthCheck(IHttpClientFactory clients) : IHealthCheck
+{
+    /// <summary>Name of the HttpClient used here: no retries or circuit breaker, so a probe measures Catalog itself
+    /// and never opens the circuit that requests depend on.</summary>
+    public const string HttpClientName = "catalog-health";
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        // Probes run every few seconds on every pod; their spans would bury the traces of real requests.
+        using var untraced = SuppressInstrumentationScope.Begin();
+        using var http = clients.CreateClient(HttpClientName);
+        try
+        {
+            using var response = await http.GetAsync(new Uri($"api/v1/products/{Guid.Empty}", UriKind.Relative), cancellationToken);
+            return response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.OK
+                ? HealthCheckResult.Healthy()
+                : HealthCheckResult.Degraded($"Catalog answered {(int)response.StatusCode}");
+        }
+        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        {
+            return HealthCheckResult.Degraded($"Catalog unreachable: {e.GetBaseException().Message}");
+        }
+    }
+}
