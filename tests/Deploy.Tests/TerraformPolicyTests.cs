@@ -1,0 +1,295 @@
+using System.Text.Json.Nodes;
+using TestKit;
+
+namespace Deploy.Tests;
+
+/// <summary>deploy/terraform keeps the architecture's promises: checked over the parsed HCL (no provider can be
+/// downloaded here, so no plan), with variable validations evaluated by Terraform itself.</summary>
+public sealed class TerraformPolicyTests
+{
+    private static readonly string[] s_environments = ["dev", "staging", "prod"];
+
+    [Fact]
+    public async Task EveryFileIsFormattedAsTerraformFmtWrites()
+    {
+        var (exitCode, output) = await TerraformFmtCheckAsync(TerraformTree.Root);
+
+        Assert.True(exitCode == 0, $"terraform fmt -check -recursive deploy/terraform lists unformatted files (run terraform fmt -recursive):\n{output}");
+    }
+
+    [Fact]
+    public async Task TheLayoutHasModulesASharedRootAndARootPerEnvironment()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Contains("shared", tree.Directories.Keys);
+        Assert.Contains("vault", tree.Directories.Keys);
+        Assert.All(s_environments, env =>
+        {
+            Assert.Contains($"envs/{env}", tree.Directories.Keys);
+            Assert.Contains($"envs/{env}/edge", tree.Directories.Keys);
+            Assert.Contains($"envs/{env}/terraform.tfvars", tree.Tfvars.Keys);
+            Assert.Contains($"vault/envs/{env}.tfvars", tree.Tfvars.Keys);
+        });
+        foreach (var module in tree.Modules)
+        {
+            foreach (var file in new[] { "main.tf", "variables.tf", "outputs.tf", "versions.tf" })
+                Assert.True(File.Exists(Path.Combine(TerraformTree.Root, module.Path, file)), $"{module} has no {file}");
+        }
+    }
+
+    [Fact]
+    public async Task EveryVariableIsTypedAndDescribedAndEveryOutputDescribed()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Empty(tree.Directories.Values.SelectMany(TerraformPolicy.Documented));
+    }
+
+    [Fact]
+    public async Task EveryModuleDeclaresItsVersionsAndAppliesTags()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Empty(tree.Modules.SelectMany(TerraformPolicy.ModuleSettings));
+    }
+
+    [Fact]
+    public async Task EveryRootKeepsLockedEncryptedStateInS3AndPinsItsProviders()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Empty(tree.Roots.SelectMany(TerraformPolicy.RootSettings));
+        Assert.All(tree.Roots.Where(r => r.Path != "bootstrap"), root =>
+            Assert.NotNull(root.Settings?["backend"]?["s3"]));
+    }
+
+    [Fact]
+    public async Task EveryAzHasItsOwnNatGateway()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Empty(TerraformPolicy.NatGatewayPerAz(tree["modules/network"]));
+    }
+
+    [Fact]
+    public async Task PublicPrivateAndDatabaseSubnetsSpanTheAzs()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Empty(TerraformPolicy.SubnetsPerAz(tree["modules/network"]));
+    }
+
+    [Fact]
+    public async Task EveryEnvironmentSpansThreeDistinctAzs()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var azs = tree["modules/network"].Variables["azs"];
+
+        var accepted = await TerraformConsole.AcceptsAsync(azs, [
+            Azs("a", "b", "c"),
+            Azs("a", "b"),
+            Azs("a", "a", "b"),
+            Azs("a", "b", "c", "d"),
+        ]);
+
+        Assert.Equal([true, false, false, false], accepted);
+        Assert.All(s_environments, env =>
+        {
+            var values = tree.Tfvars[$"envs/{env}/terraform.tfvars"]["azs"]!.AsArray().Select(a => a!.ToString()).ToList();
+            Assert.Equal(3, values.Distinct().Count());
+            Assert.Equal(values.Count, values.Distinct().Count());
+        });
+    }
+
+    [Fact]
+    public async Task TheEksApiEndpointIsPrivateOnly()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Single(tree.Directories.Values.SelectMany(d => d.Resources("aws_eks_cluster")));
+        Assert.Empty(tree.Directories.Values.SelectMany(TerraformPolicy.EksEndpointPrivate));
+    }
+
+    [Fact]
+    public async Task TheVpcCniEnforcesNetworkPolicies()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var cni = Assert.Single(tree["modules/eks"].Resources("aws_eks_addon"), a => a.Text("addon_name") == "vpc-cni");
+
+        var configuration = await TerraformConsole.EvaluateAsync([TerraformConsole.Unwrap(cni.Text("configuration_values")!)]);
+
+        Assert.Equal("true", JsonNode.Parse(configuration[0]!.GetValue<string>())!["enableNetworkPolicy"]?.ToString());
+    }
+
+    [Fact]
+    public async Task AuroraIsEncryptedPrivateTlsOnlyObservedAndAlarmed()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Empty(TerraformPolicy.AuroraHardening(tree["modules/aurora-postgresql"]));
+    }
+
+    [Fact]
+    public async Task AuroraReadersAreNeverInTheWritersAz()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var aurora = tree["modules/aurora-postgresql"];
+        var environment = tree["modules/environment"];
+
+        // The module refuses a reader in the writer's AZ...
+        var accepted = await TerraformConsole.AcceptsAsync(aurora.Variables["reader_availability_zones"], [
+            new Dictionary<string, string> { ["reader_availability_zones"] = """["b", "c"]""", ["writer_availability_zone"] = "\"a\"" },
+            new Dictionary<string, string> { ["reader_availability_zones"] = """["b", "a"]""", ["writer_availability_zone"] = "\"a\"" },
+            new Dictionary<string, string> { ["reader_availability_zones"] = "[]", ["writer_availability_zone"] = "\"a\"" },
+        ]);
+        Assert.Equal([true, false, false], accepted);
+        Assert.Equal("${var.writer_availability_zone}", Assert.Single(aurora.Resources("aws_rds_cluster_instance"), i => i.Name == "writer").Text("availability_zone"));
+        Assert.Contains("var.reader_availability_zones", aurora.Locals["readers"]!.ToString(), StringComparison.Ordinal);
+
+        // ...and the environment places them: writer in the first AZ, readers spread over the other two.
+        var writer = TerraformConsole.Unwrap(environment.Locals["writer_az"]!.ToString());
+        var readers = TerraformConsole.Unwrap(environment.Locals["reader_azs"]!.ToString());
+        foreach (var count in new[] { 1, 2, 3, 5 })
+        {
+            var values = await TerraformConsole.EvaluateAsync([
+                writer.Replace("var.azs", """["z1", "z2", "z3"]""", StringComparison.Ordinal),
+                readers.Replace("var.azs", """["z1", "z2", "z3"]""", StringComparison.Ordinal).Replace("var.aurora_reader_count", count.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal),
+            ]);
+            var readerAzs = values[1]!.AsArray().Select(a => a!.ToString()).ToList();
+            Assert.Equal("z1", values[0]!.ToString());
+            Assert.Equal(count, readerAzs.Count);
+            Assert.DoesNotContain("z1", readerAzs);
+            Assert.Equal(Math.Min(count, 2), readerAzs.Distinct().Count());
+        }
+    }
+
+    [Fact]
+    public async Task BackupRetentionIsValidatedToAuroras1To35Days()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var cases = new[] { 0, 1, 35, 36 };
+
+        foreach (var (directory, variable) in new[] { ("modules/aurora-postgresql", "backup_retention_period"), ("modules/environment", "backup_retention_days") })
+        {
+            var accepted = await TerraformConsole.AcceptsAsync(tree[directory].Variables[variable],
+                cases.Select(days => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { [variable] = days.ToString(System.Globalization.CultureInfo.InvariantCulture) }).ToList());
+
+            Assert.True(accepted.SequenceEqual([false, true, true, false]), $"{directory} var.{variable} accepts {string.Join(", ", cases.Zip(accepted).Where(c => c.Second).Select(c => c.First))}");
+        }
+
+        Assert.All(s_environments, env => Assert.InRange(tree.Tfvars[$"envs/{env}/terraform.tfvars"]["backup_retention_days"]!.GetValue<int>(), 1, 35));
+    }
+
+    [Fact]
+    public async Task ProdKeepsDeletionProtectionOn()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var environment = tree["modules/environment"];
+
+        var accepted = await TerraformConsole.AcceptsAsync(environment.Variables["deletion_protection"], [
+            new Dictionary<string, string> { ["environment"] = "\"prod\"", ["deletion_protection"] = "false" },
+            new Dictionary<string, string> { ["environment"] = "\"prod\"", ["deletion_protection"] = "true" },
+            new Dictionary<string, string> { ["environment"] = "\"dev\"", ["deletion_protection"] = "false" },
+        ]);
+
+        Assert.Equal([false, true, true], accepted);
+        Assert.True(tree.Tfvars["envs/prod/terraform.tfvars"]["deletion_protection"]!.GetValue<bool>());
+        Assert.Equal("${var.deletion_protection}", Assert.Single(environment.ModuleCalls, c => c.Name == "aurora").Text("deletion_protection"));
+        Assert.Equal("${var.deletion_protection}", Assert.Single(tree["modules/aurora-postgresql"].Resources("aws_rds_cluster")).Text("deletion_protection"));
+        Assert.All(s_environments, env => Assert.Equal("${var.deletion_protection}", Assert.Single(tree[$"envs/{env}"].ModuleCalls).Text("deletion_protection")));
+    }
+
+    [Fact]
+    public async Task EveryBucketBlocksPublicAccessKeepsVersionsAndEncryptsWithKms()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.Empty(tree.Directories.Values.SelectMany(TerraformPolicy.BucketHardening));
+        // Buckets are made by the hardened module only, so every bucket call inherits the checks above.
+        Assert.Equal(["modules/s3-bucket"], tree.Directories.Values.Where(d => d.Resources("aws_s3_bucket").Any()).Select(d => d.Path));
+        var bucketCalls = tree.Directories.Values.SelectMany(d => d.ModuleCalls.Where(c => TerraformConfig.IsModuleSource(c, "s3-bucket"))).ToList();
+        Assert.True(bucketCalls.Count >= 4, "expected the state, artifact, assets and backup buckets");
+        Assert.All(bucketCalls, call => Assert.NotNull(call.Text("kms_key_arn")));
+    }
+
+    [Fact]
+    public async Task EveryEcrRepositoryScansOnPushKeepsTagsImmutableAndExpiresOldImages()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+
+        Assert.NotEmpty(tree.Directories.Values.SelectMany(d => d.Resources("aws_ecr_repository")));
+        Assert.Empty(tree.Directories.Values.SelectMany(TerraformPolicy.EcrHardening));
+    }
+
+    [Fact]
+    public async Task EveryIrsaTrustPolicyNamesExactlyOneServiceAccount()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var bindings = tree.Directories.Values.Select(TerraformPolicy.IrsaBindings).ToList();
+
+        Assert.Empty(TerraformPolicy.IrsaTrustPolicyIsExact(tree["modules/irsa-role"]));
+        Assert.Empty(tree.Directories.Values.SelectMany(TerraformPolicy.WebIdentityTrustOnlyInIrsaModule));
+        Assert.Empty(bindings.SelectMany(b => b.Violations));
+        // Only Assets calls AWS among the workloads: one role in namespace studio, for its own service account.
+        var workload = Assert.Single(bindings.SelectMany(b => b.Bindings), b => b.Namespace == "studio");
+        Assert.Equal("assets", workload.ServiceAccount);
+    }
+
+    [Fact]
+    public async Task TheAssetsRoleReachesItsBucketPrefixAndKeyOnly()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var environment = tree["modules/environment"];
+        var call = Assert.Single(environment.ModuleCalls, c => c.Name == "assets_irsa");
+        var policy = Assert.Single(environment.Data("aws_iam_policy_document"), d => call["inline_policies"]!.ToJsonString().Contains($"data.aws_iam_policy_document.{d.Name}.json", StringComparison.Ordinal));
+
+        var statements = policy.NestedAll("statement").ToList();
+        var actions = statements.SelectMany(s => s["actions"]!.AsArray().Select(a => a!.ToString())).Order();
+        Assert.Equal(["kms:Decrypt", "kms:GenerateDataKey", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"], actions);
+        Assert.All(statements, s => Assert.DoesNotContain(s["resources"]!.AsArray(), r => r!.ToString() == "*"));
+        Assert.Contains(statements, s => s["resources"]!.ToJsonString().Contains("module.assets_bucket.arn", StringComparison.Ordinal));
+        Assert.Contains(statements, s => s["resources"]!.ToJsonString().Contains("module.assets_key.key_arn", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PullRequestBuildsCannotPushAndBranchPipelinesListenToTheAppRepositoryOnly()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var pipeline = tree["modules/pipeline"];
+
+        var target = Assert.Single(pipeline.Resources("aws_cloudwatch_event_target"), t => t.Name == "pull_request");
+        var input = target.Nested("input_transformer")!["input_template"]!.ToString();
+        Assert.Contains("""{"name": "PUSH", "value": "false", "type": "PLAINTEXT"}""", input, StringComparison.Ordinal);
+        var project = Assert.Single(pipeline.Resources("aws_codebuild_project"), p => p.Name == "pull_request");
+        var variables = project.Nested("environment")!["dynamic"]!["environment_variable"]![0]!["for_each"]!.ToString();
+        Assert.Contains("PUSH = \"false\"", variables, StringComparison.Ordinal);
+
+        // The push policy is attached to the branch pipelines' role only.
+        var push = Assert.Single(pipeline.Resources("aws_iam_role_policy"), p => p.Text("policy")?.Contains("aws_iam_policy_document.push", StringComparison.Ordinal) == true);
+        Assert.Equal("${aws_iam_role.codebuild[\"build\"].id}", push.Text("role"));
+        Assert.DoesNotContain("ecr:PutImage", pipeline.Data("aws_iam_policy_document").Single(d => d.Name == "codebuild_common").Body.ToJsonString(), StringComparison.Ordinal);
+
+        // Every trigger names the application repository; the GitOps repository never appears in the pipeline.
+        Assert.All(pipeline.Resources("aws_cloudwatch_event_rule"), rule => Assert.Contains("local.repository.arn", rule.Text("event_pattern"), StringComparison.Ordinal));
+        var call = Assert.Single(tree["shared"].ModuleCalls, c => c.Name == "pipeline");
+        Assert.Equal("${aws_codecommit_repository.app.repository_name}", call.Text("repository_name"));
+    }
+
+    private static Dictionary<string, string> Azs(params string[] azs) =>
+        new() { ["azs"] = "[" + string.Join(", ", azs.Select(a => $"\"{a}\"")) + "]" };
+
+    internal static async Task<(int ExitCode, string Output)> TerraformFmtCheckAsync(string directory)
+    {
+        var cliConfig = Path.GetTempFileName();
+        try
+        {
+            return await Tool.RunRawAsync(DeployTools.Terraform, ["fmt", "-check", "-recursive", "-no-color", directory], Repo.Root,
+                new Dictionary<string, string> { ["TF_CLI_CONFIG_FILE"] = cliConfig });
+        }
+        finally
+        {
+            File.Delete(cliConfig);
+        }
+    }
+}
