@@ -130,9 +130,14 @@ variable "origin_secret_version" {
 }
 
 variable "assets_object_prefix" {
-  description = "Prefix of the object keys the Assets service writes; its role may touch nothing else in the bucket."
+  description = "Prefix of the object keys the Assets service writes (products/<product id>/<asset id>); its role, and CloudFront, may touch nothing else in the bucket."
   type        = string
-  default     = ""
+  default     = "products/"
+
+  validation {
+    condition     = endswith(var.assets_object_prefix, "/")
+    error_message = "assets_object_prefix must end with /."
+  }
 }
 
 variable "tags" {
