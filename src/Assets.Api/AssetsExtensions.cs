@@ -33,7 +33,11 @@ public static class AssetsExtensions
             .AddStandardResilienceHandler()
             .Configure((resilience, sp) =>
             {
-                var timeout = sp.GetRequiredService<IOptions<CatalogClientOptions>>().Value.Timeout;
+                // Read without validation: a bad value is reported once, by CatalogClientOptions' own validation at
+                // start, not a second time in the resilience library's words.
+                var configured = new CatalogClientOptions();
+                sp.GetRequiredService<IConfiguration>().GetSection(CatalogClientOptions.Section).Bind(configured);
+                var timeout = configured.Validate().Any() ? new CatalogClientOptions().Timeout : configured.Timeout;
                 // Three attempts fit in the total budget; a stalled Catalog costs one attempt, not the whole budget.
                 resilience.TotalRequestTimeout.Timeout = timeout;
                 resilience.AttemptTimeout.Timeout = timeout / 3;
@@ -43,7 +47,7 @@ public static class AssetsExtensions
                 // instead of queueing on a Catalog that is down.
                 resilience.CircuitBreaker.FailureRatio = 0.5;
                 resilience.CircuitBreaker.MinimumThroughput = 10;
-                resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromSeconds(30);
+                resilience.CircuitBreaker.SamplingDuration = TimeSpan.FromMinutes(1);
                 resilience.CircuitBreaker.BreakDuration = CatalogApiClient.BreakDuration;
             });
 

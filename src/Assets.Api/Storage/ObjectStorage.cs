@@ -1,7 +1,9 @@
+using System.Globalization;
 using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Options;
 
 namespace Assets.Api.Storage;
@@ -30,13 +32,11 @@ public sealed class ObjectStorage(IAmazonS3 s3, IOptionsMonitor<StorageOptions> 
     public async Task<PresignedRequest> PresignUploadAsync(string key, string contentType, long sizeBytes, string? sha256)
     {
         var o = options.CurrentValue;
-        var expiresAt = Truncate(time.GetUtcNow() + o.UploadUrlExpiry);
         var request = new GetPreSignedUrlRequest
         {
             BucketName = o.Bucket,
             Key = key,
             Verb = HttpVerb.PUT,
-            Expires = expiresAt.UtcDateTime,
             Protocol = Protocol(o),
             ContentType = contentType,
         };
@@ -54,7 +54,7 @@ public sealed class ObjectStorage(IAmazonS3 s3, IOptionsMonitor<StorageOptions> 
             headers["x-amz-server-side-encryption"] = "aws:kms";
             headers["x-amz-server-side-encryption-aws-kms-key-id"] = o.KmsKeyId;
         }
-        var url = await CallAsync(() => s3.GetPreSignedURLAsync(request));
+        var (url, expiresAt) = await PresignAsync(request, o.UploadUrlExpiry);
         return new PresignedRequest("PUT", url, headers, expiresAt);
     }
 
@@ -64,16 +64,8 @@ public sealed class ObjectStorage(IAmazonS3 s3, IOptionsMonitor<StorageOptions> 
     {
         var o = options.CurrentValue;
         if (!string.IsNullOrWhiteSpace(o.CdnBaseUrl)) return ($"{o.CdnBaseUrl.TrimEnd('/')}/{key}", null);
-        var expiresAt = Truncate(time.GetUtcNow() + o.DownloadUrlExpiry);
-        var request = new GetPreSignedUrlRequest
-        {
-            BucketName = o.Bucket,
-            Key = key,
-            Verb = HttpVerb.GET,
-            Expires = expiresAt.UtcDateTime,
-            Protocol = Protocol(o),
-        };
-        return (await CallAsync(() => s3.GetPreSignedURLAsync(request)), expiresAt);
+        var request = new GetPreSignedUrlRequest { BucketName = o.Bucket, Key = key, Verb = HttpVerb.GET, Protocol = Protocol(o) };
+        return await PresignAsync(request, o.DownloadUrlExpiry);
     }
 
     /// <summary>HEAD of the object; null when S3 has no such object. Without s3:ListBucket on the bucket S3 answers a
@@ -117,8 +109,25 @@ public sealed class ObjectStorage(IAmazonS3 s3, IOptionsMonitor<StorageOptions> 
     private static Protocol Protocol(StorageOptions o) =>
         o.ServiceUrl is { Length: > 0 } url && url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? Amazon.S3.Protocol.HTTP : Amazon.S3.Protocol.HTTPS;
 
-    /// <summary>SigV4 expiry is in whole seconds; reporting the truncated instant keeps "expiresAt" truthful.</summary>
-    private static DateTimeOffset Truncate(DateTimeOffset value) => new(value.Ticks - value.Ticks % TimeSpan.TicksPerSecond, value.Offset);
+    /// <summary>Signs locally (no call to S3), though with IRSA the first call may fetch credentials from STS.</summary>
+    private async Task<(string Url, DateTimeOffset ExpiresAt)> PresignAsync(GetPreSignedUrlRequest request, TimeSpan lifetime)
+    {
+        // The SDK turns Expires into X-Amz-Expires from its own clock reading, in whole seconds rounded down; half a
+        // second of slack keeps X-Amz-Expires at the configured lifetime.
+        request.Expires = (time.GetUtcNow() + lifetime + TimeSpan.FromMilliseconds(500)).UtcDateTime;
+        var url = await CallAsync(() => s3.GetPreSignedURLAsync(request));
+        return (url, SignedExpiry(url) ?? time.GetUtcNow() + lifetime);
+    }
+
+    /// <summary>When S3 stops accepting the URL: its signing time (X-Amz-Date, whole seconds) plus X-Amz-Expires.</summary>
+    private static DateTimeOffset? SignedExpiry(string url)
+    {
+        var query = QueryHelpers.ParseQuery(new Uri(url).Query);
+        return DateTimeOffset.TryParseExact(query["X-Amz-Date"], "yyyyMMdd'T'HHmmss'Z'", CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var signedAt) &&
+               long.TryParse(query["X-Amz-Expires"], NumberStyles.None, CultureInfo.InvariantCulture, out var seconds)
+            ? signedAt.AddSeconds(seconds)
+            : null;
+    }
 
     private static async Task<T> CallAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken = default)
     {

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Net;
+using TestKit;
+using Xunit.Abstractions;
+using static Assets.Api.Tests.AssetsHttp;
+
+namespace Assets.Api.Tests;
+
+/// <summary>Catalog and S3 are shared dependencies: when one is down the requests that need it answer 503 with
+/// Retry-After (never 500), everything else keeps working, and readiness stays 200 with the dependency Degraded.</summary>
+[Collection(AssetsCollection.Name)]
+public sealed class DependencyTests(AssetsFixture fixture, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task DependencyUpReportsCatalogAndS3()
+    {
+        await PostgresCluster.WaitUntilAsync(async () =>
+                await fixture.Assets.MetricAsync("dependency_up", "dependency=\"catalog\"") == 1 &&
+                await fixture.Assets.MetricAsync("dependency_up", "dependency=\"s3\"") == 1,
+            TimeSpan.FromSeconds(20), "dependency_up{dependency=\"catalog\"|\"s3\"} to be 1");
+        var metrics = await fixture.Assets.MetricsAsync();
+        Assert.Contains("dependency_up{dependency=\"writer\"} 1", metrics, StringComparison.Ordinal);
+        Assert.Contains("dependency_up{dependency=\"reader\"} 1", metrics, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WithCatalogDownCreatingAnswers503WithRetryAfterAndWritesNothing()
+    {
+        await using var assets = fixture.StartAssets(new Dictionary<string, string> { ["CatalogClient__BaseUrl"] = $"http://127.0.0.1:{Ports.Free()}/" });
+        await assets.WaitReadyAsync();
+        var productId = await fixture.CreateProductAsync();
+
+        var durations = new List<double>();
+        for (var i = 0; i < 8; i++)
+        {
+            var started = Stopwatch.StartNew();
+            using var response = await PostCreateAsync(assets.Api, productId, Request(Image()));
+            durations.Add(started.Elapsed.TotalMilliseconds);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "503 without Retry-After");
+            Assert.Equal("catalog", (await ProblemAsync(response)).GetProperty("dependency").GetString());
+        }
+        Assert.Equal(0, await fixture.AssetRowsAsync(productId));
+        Figures.Record(output, nameof(WithCatalogDownCreatingAnswers503WithRetryAfterAndWritesNothing),
+            $"first 503 after {durations[0]:0} ms (connection refused, 2 retries); 503 with the circuit open after {durations[^1]:0} ms");
+
+        await AssertReadyButDegradedAsync(assets, "catalog");
+        using var list = await assets.Api.GetAsync(new Uri($"api/v1/products/{productId}/assets", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithS3DownTheEndpointsThatNeedItAnswer503WhileReadinessStays200()
+    {
+        var productId = await fixture.CreateProductAsync();
+        var (created, _) = await UploadAsync(fixture.Assets.Api, productId, Image());
+        var pending = await CreateAsync(fixture.Assets.Api, productId, Request(Image()));
+        await fixture.Cluster.WaitForReplayAsync();
+        await using var assets = fixture.StartAssets(new Dictionary<string, string> { ["Storage__ServiceUrl"] = $"http://127.0.0.1:{Ports.Free()}" });
+        await assets.WaitReadyAsync();
+
+        using (var complete = await CompleteAsync(assets.Api, pending.Id)) await AssertStorageUnavailableAsync(complete);
+        using (var delete = await assets.Api.DeleteAsync(new Uri($"api/v1/assets/{created.Id}", UriKind.Relative))) await AssertStorageUnavailableAsync(delete);
+        Assert.Equal(2, await fixture.AssetRowsAsync(productId));
+
+        // Metadata reads and presigning need no round trip to S3.
+        using (var get = await assets.Api.GetAsync(new Uri($"api/v1/assets/{created.Id}", UriKind.Relative))) Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        await AssertReadyButDegradedAsync(assets, "s3");
+    }
+
+    private static async Task AssertStorageUnavailableAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, "503 without Retry-After");
+        Assert.Equal("s3", (await ProblemAsync(response)).GetProperty("dependency").GetString());
+    }
+
+    private static async Task AssertReadyButDegradedAsync(ServiceProcess assets, string dependency)
+    {
+        await PostgresCluster.WaitUntilAsync(async () => await assets.MetricsAsync() is var text &&
+                text.Contains($"dependency_up{{dependency=\"{dependency}\"}} 0", StringComparison.Ordinal),
+            TimeSpan.FromSeconds(20), $"dependency_up{{dependency=\"{dependency}\"}} to be 0");
+        using var ready = await assets.Management.GetAsync(new Uri("health/ready", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var body = AssetsFixture.Json(await ready.Content.ReadAsStringAsync());
+        Assert.Equal("Degraded", body.GetProperty("status").GetString());
+        Assert.Equal("Degraded", body.GetProperty("checks").GetProperty(dependency).GetProperty("status").GetString());
+    }
+}
