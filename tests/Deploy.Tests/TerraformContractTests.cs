@@ -10,7 +10,7 @@ public sealed partial class TerraformContractTests
     [Fact]
     public async Task VaultRolesBindTheServiceAccountOfTheSameNameAndReadOneStaticRole()
     {
-        var vault = await VaultRoles.LoadAsync();
+        var vault = await TerraformVaultRoles.LoadAsync();
 
         Assert.Equal(["assets", "assets-migrator", "catalog", "catalog-migrator"], vault.Roles.Keys.Order());
         Assert.All(vault.Roles, role =>
@@ -25,7 +25,7 @@ public sealed partial class TerraformContractTests
     [Fact]
     public async Task VaultManagesExactlyTheDatabaseRolesOfBootstrapSql()
     {
-        var vault = await VaultRoles.LoadAsync();
+        var vault = await TerraformVaultRoles.LoadAsync();
         var sql = await File.ReadAllTextAsync(Repo.PathOf("deploy", "postgres", "bootstrap.sql"));
 
         var roles = CreateRole().Matches(sql).Select(m => m.Groups[1].Value).Order();
@@ -69,12 +69,12 @@ public sealed partial class TerraformContractTests
 }
 
 /// <summary>The Vault configuration's roles as deploy/terraform/vault declares them (its locals).</summary>
-public sealed record VaultRoles(
+public sealed record TerraformVaultRoles(
     IReadOnlyDictionary<string, (string Namespace, string ServiceAccount, string StaticRole)> Roles,
     IReadOnlyDictionary<string, (string Username, string Database)> StaticRoles,
     IReadOnlyDictionary<string, (string Owner, string App)> Databases)
 {
-    public static async Task<VaultRoles> LoadAsync()
+    public static async Task<TerraformVaultRoles> LoadAsync()
     {
         var vault = (await TerraformTree.LoadRepositoryAsync())["vault"];
         var locals = vault.Locals;
@@ -91,7 +91,7 @@ public sealed record VaultRoles(
         Assert.Equal("database", Assert.Single(vault.Resources("vault_database_secrets_mount")).Text("path"));
 
         var ns = locals["namespace"]!.ToString();
-        return new VaultRoles(
+        return new TerraformVaultRoles(
             locals["workload_roles"]!.AsObject().ToDictionary(r => r.Key, r => (ns, r.Key, r.Value!.ToString())),
             locals["static_roles"]!.AsObject().ToDictionary(r => r.Key, r => (r.Value!["username"]!.ToString(), r.Value["database"]!.ToString())),
             locals["databases"]!.AsObject().ToDictionary(d => d.Key, d => (d.Value!["owner"]!.ToString(), d.Value["app"]!.ToString())));

@@ -192,16 +192,16 @@ public static partial class TerraformPolicy
     /// <summary>The service account each IRSA role module call trusts. Calls name their service account literally,
     /// or iterate over a local map whose entries have namespace and service_account (the add-on map of the
     /// cluster module); anything else cannot be checked and is reported.</summary>
-    public static (List<IrsaBinding> Bindings, List<string> Violations) IrsaBindings(TerraformConfig config)
+    public static (List<TerraformIrsaBinding> Bindings, List<string> Violations) IrsaBindings(TerraformConfig config)
     {
-        var bindings = new List<IrsaBinding>();
+        var bindings = new List<TerraformIrsaBinding>();
         var violations = new List<string>();
         foreach (var call in config.ModuleCalls.Where(c => TerraformConfig.IsModuleSource(c, "irsa-role")))
         {
             var (ns, sa) = (call.Text("namespace"), call.Text("service_account"));
             if (ns is not null && sa is not null && !ns.Contains("${", StringComparison.Ordinal) && !sa.Contains("${", StringComparison.Ordinal))
             {
-                bindings.Add(new IrsaBinding(config.Path, call.Name, ns, sa, FromAddonMap: false));
+                bindings.Add(new TerraformIrsaBinding(config.Path, call.Name, ns, sa, FromAddonMap: false));
                 continue;
             }
 
@@ -215,7 +215,7 @@ public static partial class TerraformPolicy
             }
 
             foreach (var (key, entry) in map)
-                bindings.Add(new IrsaBinding(config.Path, $"{call.Name}[\"{key}\"]", entry!["namespace"]!.ToString(), entry["service_account"]!.ToString(), FromAddonMap: true));
+                bindings.Add(new TerraformIrsaBinding(config.Path, $"{call.Name}[\"{key}\"]", entry!["namespace"]!.ToString(), entry["service_account"]!.ToString(), FromAddonMap: true));
         }
 
         return (bindings, violations);
@@ -295,7 +295,7 @@ public static partial class TerraformPolicy
 }
 
 /// <summary>An IRSA role's trusted service account and where the trust is declared.</summary>
-public sealed record IrsaBinding(string Directory, string Call, string Namespace, string ServiceAccount, bool FromAddonMap)
+public sealed record TerraformIrsaBinding(string Directory, string Call, string Namespace, string ServiceAccount, bool FromAddonMap)
 {
     public override string ToString() => $"{Directory} module.{Call}: {Namespace}/{ServiceAccount}";
 }
