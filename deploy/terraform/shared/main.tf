@@ -40,25 +40,18 @@ module "ecr" {
   keep_per_tag_pattern = each.value
 }
 
-module "codecommit_key" {
-  source = "../modules/kms-key"
-
-  alias       = "studio/codecommit"
-  description = "studio application and GitOps repositories"
-}
-
+# CodeCommit encrypts with its AWS-managed key: a customer-managed key would need KMS permissions for every
+# developer, pipeline role and GitOps user on top of their CodeCommit ones.
 resource "aws_codecommit_repository" "app" {
   repository_name = var.app_repository_name
   description     = "Application: services, tests, chart source, buildspec.yml (pushes build and publish)"
   default_branch  = "develop"
-  kms_key_id      = module.codecommit_key.key_arn
 }
 
 resource "aws_codecommit_repository" "gitops" {
   repository_name = var.gitops_repository_name
   description     = "GitOps: per-environment values, Argo CD objects, platform add-ons (never triggers a build)"
   default_branch  = "main"
-  kms_key_id      = module.codecommit_key.key_arn
 }
 
 module "artifacts_key" {
@@ -85,9 +78,9 @@ module "artifacts_bucket" {
 module "ci_alerts_key" {
   source = "../modules/kms-key"
 
-  alias              = "studio/ci-alerts"
-  description        = "studio CI notification topic"
-  service_principals = ["codestar-notifications.amazonaws.com"]
+  alias          = "studio/ci-alerts"
+  description    = "studio CI notification topic"
+  sns_publishers = ["codestar-notifications.amazonaws.com"]
 }
 
 resource "aws_sns_topic" "ci" {

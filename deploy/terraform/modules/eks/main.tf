@@ -66,6 +66,10 @@ resource "aws_eks_cluster" "this" {
 
   enabled_cluster_log_types = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 
+  # vpc-cni, kube-proxy and CoreDNS come as EKS add-ons (versioned, configured, upgraded by Terraform) rather than
+  # as the unmanaged copies EKS would otherwise install first.
+  bootstrap_self_managed_addons = false
+
   # Access entries only (no aws-auth ConfigMap), and the identity that ran Terraform gets no implicit admin.
   access_config {
     authentication_mode                         = "API"

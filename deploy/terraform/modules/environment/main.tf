@@ -58,9 +58,9 @@ module "aurora_key" {
 module "alerts_key" {
   source = "../kms-key"
 
-  alias              = "${local.name}/alerts"
-  description        = "${local.name} alarm topic"
-  service_principals = ["cloudwatch.amazonaws.com"]
+  alias          = "${local.name}/alerts"
+  description    = "${local.name} alarm topic"
+  sns_publishers = ["cloudwatch.amazonaws.com"]
 
   tags = local.tags
 }

@@ -16,23 +16,25 @@ data "aws_iam_policy_document" "this" {
     }
   }
 
+  # SNS encrypts messages under the topic's ARN as encryption context, which every publishing service passes
+  # along: that pins the grant to topics of this account whatever the service sends as its source.
   dynamic "statement" {
-    for_each = length(var.service_principals) > 0 ? [1] : []
+    for_each = length(var.sns_publishers) > 0 ? [1] : []
 
     content {
-      sid       = "ServicesOfThisAccount"
-      actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      sid       = "PublishToThisAccountsEncryptedTopics"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
       resources = ["*"]
 
       principals {
         type        = "Service"
-        identifiers = var.service_principals
+        identifiers = var.sns_publishers
       }
 
       condition {
-        test     = "StringEquals"
-        variable = "aws:SourceAccount"
-        values   = [data.aws_caller_identity.current.account_id]
+        test     = "StringLike"
+        variable = "kms:EncryptionContext:aws:sns:topicArn"
+        values   = ["arn:${data.aws_partition.current.partition}:sns:*:${data.aws_caller_identity.current.account_id}:*"]
       }
     }
   }

@@ -19,8 +19,8 @@ variable "deletion_window_in_days" {
   }
 }
 
-variable "service_principals" {
-  description = "AWS services allowed to use the key on behalf of this account (e.g. logs.<region>.amazonaws.com), each limited by aws:SourceAccount."
+variable "sns_publishers" {
+  description = "Services that publish to SNS topics encrypted with this key (cloudwatch.amazonaws.com for alarms, codestar-notifications.amazonaws.com for pipeline events); they may use it for this account's topics only."
   type        = set(string)
   default     = []
 }
