@@ -1,3 +1,4 @@
+using System.Text.Encodings.Web;
 using Assets.Api.Assets;
 using Assets.Api.CatalogClient;
 using Assets.Api.Data;
@@ -18,7 +19,13 @@ public static class AssetsExtensions
             configureNpgsql: npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history", AssetsDbContext.Schema));
         builder.AddStorage();
         builder.AddCatalogClient();
-        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, AssetsJsonContext.Default));
+        builder.Services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, AssetsJsonContext.Default);
+            // Presigned URLs and base64 digests are copied out of responses by scripts and people; the default encoder
+            // would write '&' and '+' as \u0026 and \u002B. Responses are application/json, never inlined into HTML.
+            o.SerializerOptions.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+        });
         builder.Services.AddSingleton<ISmokeTest, AssetsSmokeTest>();
         return builder;
     }

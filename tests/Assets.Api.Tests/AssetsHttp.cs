@@ -7,8 +7,10 @@ using TestKit;
 namespace Assets.Api.Tests;
 
 /// <summary>A created asset: the response body, its parts, and the read-your-writes token of the create.</summary>
-public sealed record CreatedAsset(JsonElement Body, string? ReadYourWritesToken)
+public sealed record CreatedAsset(string Raw, string? ReadYourWritesToken)
 {
+    public JsonElement Body { get; } = AssetsFixture.Json(Raw);
+
     public Guid Id => Body.GetProperty("asset").GetProperty("id").GetGuid();
 
     public JsonElement Upload => Body.GetProperty("upload");
@@ -47,7 +49,7 @@ public static class AssetsHttp
         using var response = await PostCreateAsync(api, productId, request);
         var body = await response.Content.ReadAsStringAsync();
         if ((int)response.StatusCode != 201) throw new InvalidOperationException($"create answered {(int)response.StatusCode}: {body}");
-        return new CreatedAsset(AssetsFixture.Json(body),
+        return new CreatedAsset(body,
             response.Headers.TryGetValues("X-Read-Your-Writes", out var token) ? token.Single() : null);
     }
 

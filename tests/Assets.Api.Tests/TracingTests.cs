@@ -49,6 +49,19 @@ public sealed class TracingTests(AssetsFixture fixture)
         Assert.Contains(assetsServer, Ancestors(trace, assetsInsert));
     }
 
+    [Fact]
+    public async Task HealthProbesOfCatalogAndS3AreNotTraced()
+    {
+        // Readiness probes run the dependency checks: make sure some have run, then look for their calls.
+        for (var i = 0; i < 3; i++) using (await fixture.Assets.Management.GetAsync(new Uri("health/ready", UriKind.Relative))) { }
+        await fixture.Otlp.WaitForAsync(spans => spans.Any(s => s.ServiceName == "assets"), TimeSpan.FromSeconds(10), "any assets span");
+        await Task.Delay(TimeSpan.FromSeconds(1));
+
+        var probes = fixture.Otlp.Spans.Where(s => s.Attributes.Values.Any(v =>
+            v.Contains(Guid.Empty.ToString(), StringComparison.Ordinal) || v.Contains("health-probe", StringComparison.Ordinal))).ToList();
+        Assert.True(probes.Count == 0, string.Join('\n', probes.Select(s => $"{s.ServiceName} {s.Kind} {s.Name} parent={s.ParentSpanId} {string.Join(", ", s.Attributes.Select(a => $"{a.Key}={a.Value}"))}")));
+    }
+
     private static List<OtlpSpan> Ancestors(IReadOnlyList<OtlpSpan> trace, OtlpSpan span)
     {
         var ancestors = new List<OtlpSpan>();

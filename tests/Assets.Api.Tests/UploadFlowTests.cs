@@ -62,6 +62,8 @@ public sealed class UploadFlowTests(AssetsFixture fixture)
         Assert.Equal(["content-length", "content-type", "host", "x-amz-checksum-sha256"], signed);
         Assert.Equal("900", query["X-Amz-Expires"]);
         Assert.Equal($"/{AssetsFixture.Bucket}/products/{productId}/{created.Id}", new Uri(created.UploadUrl).AbsolutePath);
+        // Copied out of the JSON by scripts (the README's curl walk-through): no \u0026 escapes in the URL.
+        Assert.Contains("&X-Amz-Signature=", created.Raw, StringComparison.Ordinal);
     }
 
     [Fact]
