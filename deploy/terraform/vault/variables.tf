@@ -61,6 +61,12 @@ variable "vault_database_password_version" {
   description = "Generation of the password of Vault's own database role; raise it to set a new one (it is write-only and never in state)."
   type        = number
   default     = 1
+
+  # With 0 the Vault provider (5.0) does not send the write-only password on creation, and Vault then fails to log in.
+  validation {
+    condition     = var.vault_database_password_version >= 1
+    error_message = "vault_database_password_version starts at 1."
+  }
 }
 
 variable "static_role_rotation_period_seconds" {

@@ -8,7 +8,7 @@ terraform {
     }
     postgresql = {
       source  = "cyrilgdn/postgresql"
-      version = "~> 1.25"
+      version = "~> 1.26"
     }
     aws = {
       source  = "hashicorp/aws"
