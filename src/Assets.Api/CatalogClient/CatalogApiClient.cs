@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Net;
+using Platform.Data;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -7,7 +9,7 @@ namespace Assets.Api.CatalogClient;
 /// <summary>Typed client of the Catalog API. Its HttpClient carries the standard resilience pipeline (total and
 /// per-attempt timeouts, retries of transient failures, circuit breaker) and the platform's HttpClient tracing, which
 /// sends the W3C traceparent so Catalog's spans join the caller's trace.</summary>
-public sealed class CatalogApiClient(HttpClient http)
+public sealed class CatalogApiClient(HttpClient http, TimeProvider time)
 {
     public const string Dependency = "catalog";
 
@@ -16,13 +18,20 @@ public sealed class CatalogApiClient(HttpClient http)
 
     private static readonly TimeSpan s_retryAfter = TimeSpan.FromSeconds(5);
 
-    /// <summary>Whether Catalog knows the product (archived ones included: they keep their images).</summary>
-    public async Task<bool> ProductExistsAsync(Guid productId, CancellationToken cancellationToken)
+    /// <summary>Whether Catalog knows the product (archived ones included: they keep their images). Catalog answers
+    /// from its reader, which may not have replayed a product created a moment ago, so a "no" is confirmed on
+    /// Catalog's writer (a fresh read-your-writes token pins the read there) before an upload is refused.</summary>
+    public async Task<bool> ProductExistsAsync(Guid productId, CancellationToken cancellationToken) =>
+        await ExistsAsync(productId, onWriter: false, cancellationToken) || await ExistsAsync(productId, onWriter: true, cancellationToken);
+
+    private async Task<bool> ExistsAsync(Guid productId, bool onWriter, CancellationToken cancellationToken)
     {
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"api/v1/products/{productId}", UriKind.Relative));
+        if (onWriter)
+            request.Headers.Add(ReadYourWrites.Header, time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
         try
         {
-            using var response = await http.GetAsync(new Uri($"api/v1/products/{productId}", UriKind.Relative),
-                HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (response.StatusCode == HttpStatusCode.NotFound) return false;
             if (response.IsSuccessStatusCode) return true;
             throw Unavailable($"Catalog answered {(int)response.StatusCode}.", s_retryAfter, inner: null);
