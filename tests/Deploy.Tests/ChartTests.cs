@@ -296,6 +296,23 @@ public sealed class ChartTests
         Assert.Contains(podPeers, p => p["app.kubernetes.io/name"]?.ToString() == service && p["app.kubernetes.io/component"]?.ToString() == "smoke");
     }
 
+    [Theory]
+    [InlineData("dev")]
+    [InlineData("staging")]
+    [InlineData("prod")]
+    public async Task AssetsRoutesUnderProductsAreMatchedBeforeCatalogsProductsPrefix(string environment)
+    {
+        var catalog = (await ChartRendering.RenderAsync("catalog", environment)).Get("Ingress", "catalog");
+        var assets = (await ChartRendering.RenderAsync("assets", environment)).Get("Ingress", "assets");
+
+        static List<string> Paths(JsonObject ingress) =>
+            ingress.Arr("spec.rules").SelectMany(r => r!.Arr("http.paths")).Select(p => p!.Str("path")!).ToList();
+        static int Order(JsonObject ingress) => int.Parse(ingress.Annotations()["alb.ingress.kubernetes.io/group.order"]);
+        Assert.Contains("/api/v1/products", Paths(catalog));
+        Assert.Contains("/api/v1/products/*/assets", Paths(assets));
+        Assert.True(Order(assets) < Order(catalog), "the ALB would send /api/v1/products/{id}/assets to Catalog");
+    }
+
     [Fact]
     public async Task AConfigurationChangeRollsOutANewColour()
     {
