@@ -8,14 +8,15 @@ namespace Deploy.Tests;
 /// broken rule, so the tests can show it passes on the real file and fails on a broken one.</summary>
 public static partial class ComposeContract
 {
-    /// <summary>The containers that run a service image: the project their image builds and the Vault database role
-    /// whose credentials they must get (the app role for the service, the migrator role for its migrate one-shot).</summary>
-    public static readonly IReadOnlyList<(string Service, string Project, string Role)> ServiceContainers =
+    /// <summary>The containers that run a service image: the project their image builds, the workload identity they
+    /// run as (the service account in the cluster) and the Vault database static role whose credentials that identity
+    /// gets (the app role for the service, the migrator role for its migrate one-shot), as deploy/terraform/vault maps them.</summary>
+    public static readonly IReadOnlyList<(string Service, string Project, string Identity, string Role)> ServiceContainers =
     [
-        ("catalog", "Catalog.Api", "catalog-app"),
-        ("catalog-migrate", "Catalog.Api", "catalog-migrator"),
-        ("assets", "Assets.Api", "assets-app"),
-        ("assets-migrate", "Assets.Api", "assets-migrator"),
+        ("catalog", "Catalog.Api", "catalog", "catalog-app"),
+        ("catalog-migrate", "Catalog.Api", "catalog-migrator", "catalog-migrator"),
+        ("assets", "Assets.Api", "assets", "assets-app"),
+        ("assets-migrate", "Assets.Api", "assets-migrator", "assets-migrator"),
     ];
 
     /// <summary>The long-running services and the one-shot that migrates each one's database first.</summary>
@@ -28,7 +29,7 @@ public static partial class ComposeContract
     public static IEnumerable<string> ServiceContainerViolations(JsonObject compose)
     {
         var services = compose.Services();
-        foreach (var (name, project, _) in ServiceContainers)
+        foreach (var (name, project, _, _) in ServiceContainers)
         {
             if (services[name] is not JsonObject service)
             {
@@ -61,7 +62,7 @@ public static partial class ComposeContract
     /// <summary>Every variable given to a service container reaches a setting the service binds; none carries credentials.</summary>
     public static IEnumerable<string> EnvironmentViolations(JsonObject compose, Func<string, ConfigurationKeys> keysFor)
     {
-        foreach (var (name, project, _) in ServiceContainers)
+        foreach (var (name, project, _, _) in ServiceContainers)
         {
             if (compose.Services()[name] is not JsonObject service) continue;
             var keys = keysFor(project);
@@ -76,12 +77,12 @@ public static partial class ComposeContract
     }
 
     /// <summary>Each service container reads /vault/secrets from a volume only one Vault Agent writes, and that agent
-    /// renders the container's own database role with the AppRole credentials vault-init issued for that role.</summary>
+    /// renders the container's own database role with the AppRole credentials vault-init issued for its identity.</summary>
     public static IEnumerable<string> SecretsWiringViolations(JsonObject compose)
     {
         var services = compose.Services();
         var init = services["vault-init"]?.AsObject();
-        foreach (var (name, _, role) in ServiceContainers)
+        foreach (var (name, _, identity, role) in ServiceContainers)
         {
             if (services[name] is not JsonObject service) continue;
             var secrets = service.Mounts().SingleOrDefault(m => m.Target == "/vault/secrets");
@@ -101,9 +102,9 @@ public static partial class ComposeContract
             if (agentRole != role)
                 yield return $"{name} gets the credentials of {agentRole ?? "no role"} from {agentName}; it must get {role}'s";
             var approle = agentNode.Mounts().SingleOrDefault(m => m.Target == "/vault/approle");
-            var issued = init?.Mounts().SingleOrDefault(m => m.Target == $"/approle/{role}");
+            var issued = init?.Mounts().SingleOrDefault(m => m.Target == $"/approle/{identity}");
             if (approle is null || !approle.ReadOnly || issued is null || approle.Source != issued.Source)
-                yield return $"{agentName} must mount, read-only at /vault/approle, the volume vault-init writes {role}'s AppRole credentials into";
+                yield return $"{agentName} must mount, read-only at /vault/approle, the volume vault-init writes {identity}'s AppRole credentials into";
         }
     }
 

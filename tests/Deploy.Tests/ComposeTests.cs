@@ -129,16 +129,28 @@ public sealed class ComposeTests(ComposeFixture fixture) : IClassFixture<Compose
     }
 
     [Fact]
-    public async Task VaultInitConfiguresExactlyTheRolesTheAgentsRender()
+    public async Task VaultInitConfiguresTheIdentitiesAndRolesOfTheClusterAndNoOthers()
     {
         var script = await File.ReadAllTextAsync(Repo.PathOf("deploy", "compose", "vault", "init.sh"));
-        var initialized = Regex.Match(script, "^ROLES=\"([^\"]*)\"", RegexOptions.Multiline).Groups[1].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var workloads = Regex.Match(script, "^WORKLOADS=\"([^\"]*)\"", RegexOptions.Multiline).Groups[1].Value
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries).Select(w => w.Split('=')).Select(w => (Identity: w[0], Role: w[1]));
 
         var rendered = Compose.Services().Where(s => s.Key.StartsWith("vault-agent-", StringComparison.Ordinal))
             .Select(s => s.Value!.AsObject().Environment()["DB_ROLE"]);
 
-        Assert.Equal(ComposeContract.ServiceContainers.Select(c => c.Role).Order(), initialized.Order());
-        Assert.Equal(initialized.Order(), rendered.Order());
+        Assert.Equal(ComposeContract.ServiceContainers.Select(c => (c.Identity, c.Role)).Order(), workloads.Order());
+        Assert.Equal(ComposeContract.ServiceContainers.Select(c => c.Role).Order(), rendered.Order());
+        Assert.Equal(await ClusterWorkloadRolesAsync(), workloads.Order());
+    }
+
+    /// <summary>workload_roles of deploy/terraform/vault/main.tf: Kubernetes auth role (service account) => static role.</summary>
+    private static async Task<IEnumerable<(string Identity, string Role)>> ClusterWorkloadRolesAsync()
+    {
+        var main = await File.ReadAllTextAsync(Repo.PathOf("deploy", "terraform", "vault", "main.tf"));
+        var block = Regex.Match(main, @"workload_roles\s*=\s*\{(?<body>[^}]*)\}");
+        Assert.True(block.Success, "deploy/terraform/vault/main.tf has no workload_roles map");
+        return Regex.Matches(block.Groups["body"].Value, @"^\s*""?(?<identity>[\w-]+)""?\s*=\s*""(?<role>[\w-]+)""", RegexOptions.Multiline)
+            .Select(m => (m.Groups["identity"].Value, m.Groups["role"].Value)).Order();
     }
 
     [Fact]
@@ -234,7 +246,7 @@ public sealed class ComposeTests(ComposeFixture fixture) : IClassFixture<Compose
         var inputPort = Regex.Match(config, @"\[INPUT\][^\[]*Name\s+forward[^\[]*Port\s+(\d+)").Groups[1].Value;
         var matches = Regex.Matches(config, @"^\s*Match\s+(\S+)", RegexOptions.Multiline).Select(m => m.Groups[1].Value).Distinct().ToList();
 
-        foreach (var (name, _, _) in ComposeContract.ServiceContainers)
+        foreach (var (name, _, _, _) in ComposeContract.ServiceContainers)
         {
             var logging = Compose.Service(name)["logging"]!;
             Assert.Equal("fluentd", logging["driver"]!.ToString());

@@ -62,7 +62,7 @@ public sealed class DockerfileContractTests
             FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
             ARG SERVICE
             COPY src/DoesNotExist.csproj src/
-            COPY .local/run.env ./
+            COPY test.sh ./
             RUN dotnet publish -o out
             FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble
             USER root
@@ -78,7 +78,7 @@ public sealed class DockerfileContractTests
         Assert.Contains(violations, v => v.Contains("ENTRYPOINT", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("ARG SERVICE", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("src/DoesNotExist.csproj does not exist", StringComparison.Ordinal));
-        Assert.Contains(violations, v => v.Contains(".local/run.env is excluded", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Contains("test.sh is excluded", StringComparison.Ordinal));
     }
 
     [Fact]
