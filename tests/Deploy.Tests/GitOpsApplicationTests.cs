@@ -208,6 +208,8 @@ public sealed partial class GitOpsApplicationTests
         (string Before, string After)[] order =
         [
             ("namespaces", "platform-secrets"),
+            ("namespaces", "pki"),
+            ("namespaces", "rds-ca-bundle"),
             ("pki", "vault"),
             ("rds-ca-bundle", "vault"),
             ("vault", "platform-secrets"),
