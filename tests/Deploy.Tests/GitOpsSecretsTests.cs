@@ -111,6 +111,26 @@ public sealed partial class GitOpsSecretsTests
 
     [Theory]
     [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
+    public async Task ArgoCdHasCredentialsForEveryPrivateRepositoryItsApplicationsUse(string environment)
+    {
+        var services = await GitOpsRepository.ApplicationSetAsync("services");
+        var used = services.Arr("spec.template.spec.sources").Select(s => s!.Str("repoURL")!).ToHashSet();
+        used.UnionWith((await GitOpsRepository.PlatformApplicationsAsync(environment)).SelectMany(GitOpsRepository.Sources)
+            .Select(s => s.Str("repoURL")!).Where(url => !url.StartsWith("https://", StringComparison.Ordinal)));
+        var repositories = (await GitOpsRepository.LocalObjectsAsync(environment))
+            .Where(o => o.Str("kind") == "ExternalSecret" && o.Node("spec.target.template.metadata.labels") is JsonObject labels
+                && labels["argocd.argoproj.io/secret-type"]?.ToString() == "repository")
+            .ToDictionary(o => o.Str("spec.target.template.data.url")!, o => o.Obj("spec.target.template.data"));
+
+        Assert.Equal(used.Order(StringComparer.Ordinal), repositories.Keys.Order(StringComparer.Ordinal));
+        var charts = repositories[$"{GitOpsRepository.Registry}/charts"];
+        Assert.Equal("helm", charts.Str("type"));
+        Assert.Equal("true", charts.Str("enableOCI"));
+        Assert.Equal("git", repositories[GitOpsRepository.RepoUrl].Str("type"));
+    }
+
+    [Theory]
+    [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
     public async Task EveryIrsaServiceAccountTheRepositoryRendersIsOneTerraformsRoleTrusts(string environment)
     {
         var addons = (await TerraformTree.LoadRepositoryAsync())["modules/eks"].Locals["addon_service_accounts"]!.AsObject();
