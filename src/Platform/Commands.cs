@@ -45,12 +45,20 @@ public static class Commands
             // A bad configuration stops start-up with one line naming every key at fault.
             return Fail($"configuration error: {string.Join("; ", e.Failures)}");
         }
+        catch (AggregateException e) when (e.InnerExceptions.All(inner => inner is OptionsValidationException))
+        {
+            // Several option sections invalid at once: still one line, with every failure.
+            return Fail($"configuration error: {string.Join("; ", e.InnerExceptions.Cast<OptionsValidationException>().SelectMany(inner => inner.Failures))}");
+        }
         finally
         {
             // Flushes the asynchronous log sink, so a subcommand's last lines are not lost.
             await app.DisposeAsync();
         }
     }
+
+    /// <summary>Subcommands that never open a database connection, so they run without a secrets file.</summary>
+    internal static bool NeedsNoSecrets(string? command) => command is "smoke" or "dev-token";
 
     private static async Task<int> ServeAsync(WebApplication app)
     {

@@ -1,5 +1,6 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -56,6 +57,9 @@ public static class PlatformExtensions
         builder.AddGracefulShutdown();
         builder.AddPlatformForwardedHeaders();
         builder.Services.AddOpenApi();
+        // Nothing here protects data that must outlive the process (no cookies, no antiforgery); an in-memory key
+        // ring avoids writing keys to a read-only file system and the warnings about it.
+        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         return builder;
     }
 

@@ -5,6 +5,7 @@ using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,6 +13,19 @@ using Microsoft.Extensions.Hosting;
 using Platform.Data;
 
 namespace Platform;
+
+/// <summary>Results the services return for errors they detect themselves.</summary>
+public static class PlatformResults
+{
+    /// <summary>400 with the fields at fault. Written through the problem-details service like every other problem,
+    /// so it carries the trace id and instance (TypedResults.ValidationProblem bypasses that service).</summary>
+    public static ProblemHttpResult ValidationProblem(IDictionary<string, string[]> errors) =>
+        TypedResults.Problem(new HttpValidationProblemDetails(errors)
+        {
+            Status = StatusCodes.Status400BadRequest,
+            Title = "One or more fields are invalid",
+        });
+}
 
 /// <summary>Every error the application handles is an RFC 9457 problem document (application/problem+json) with a
 /// trace id to find it in the logs. Field errors name the field; a 500 never carries internals.</summary>

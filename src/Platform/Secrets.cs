@@ -219,6 +219,8 @@ internal static class SecretsConfiguration
     {
         var options = new SecretsOptions();
         configuration.GetSection(SecretsOptions.Section).Bind(options);
+        // smoke (the pre-promotion Job, which has no Vault identity) and dev-token never open a connection.
+        if (Commands.NeedsNoSecrets(Environment.GetCommandLineArgs().Skip(1).FirstOrDefault())) options.RequiredFiles.Clear();
         var source = new SecretsConfigurationSource(options);
         configuration.Add(source);
         return source.Provider!;

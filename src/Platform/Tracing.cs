@@ -45,6 +45,10 @@ internal static class Tracing
     /// <summary>Database spans say which endpoint served them; dashboards and Jaeger searches filter on it.</summary>
     public static void TagRole(this NpgsqlDataSourceBuilder builder, string role) =>
         builder.ConfigureTracing(t => t
+            // Commands outside any request (health checks every few seconds, the reader probe) would each start a
+            // trace of their own: noise that drowns the traces people look for.
+            .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
+            .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null)
             .ConfigureCommandEnrichmentCallback((activity, _) => activity.SetTag(DbRoleTag, role))
             .ConfigureBatchEnrichmentCallback((activity, _) => activity.SetTag(DbRoleTag, role)));
 }

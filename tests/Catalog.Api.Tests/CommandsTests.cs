@@ -41,7 +41,8 @@ public sealed class CommandsTests(CatalogFixture fixture)
     public async Task SmokePassesAgainstAHealthyServiceAndFailsAgainstNothing()
     {
         await CatalogHttp.CreateAsync(fixture.Service.Api);
-        var settings = CatalogEnvironment.Configuration("Host=127.0.0.1;Database=catalog", "", fixture.Environment.Secrets.Path);
+        // The pre-promotion Job has no Vault identity: smoke must run without any secrets file.
+        var settings = CatalogEnvironment.Configuration("Host=127.0.0.1;Database=catalog", "", Path.Combine(Path.GetTempPath(), "no-secrets-here"));
         var (passed, stdout, stderr) = await ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, TimeSpan.FromSeconds(60),
             "smoke", "--base-url", fixture.Service.Api.BaseAddress!.ToString(), "--iterations", "20");
         Assert.True(passed == 0, stderr);

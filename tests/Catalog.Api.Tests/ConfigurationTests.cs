@@ -52,6 +52,20 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task SeveralBadSectionsAreAllNamedOnOneLine()
+    {
+        using var secrets = new SecretsDirectory();
+        secrets.WriteDatabase("catalog_app", "irrelevant");
+        var settings = CatalogEnvironment.Configuration("", "", secrets.Path);
+        settings["Catalog__PublicCacheMaxAge"] = "-00:00:05";
+        var (exitCode, _, stderr) = await ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, s_commandTimeout);
+        Assert.Equal(1, exitCode);
+        var line = Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("Database:Writer is required", line, StringComparison.Ordinal);
+        Assert.Contains("Catalog:PublicCacheMaxAge", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task MissingAuthSettingsStopStartupInsteadOfAcceptingAnyToken()
     {
         using var secrets = new SecretsDirectory();

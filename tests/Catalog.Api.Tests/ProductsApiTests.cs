@@ -68,7 +68,10 @@ public sealed class ProductsApiTests(CatalogFixture fixture)
         using var response = await SendJsonAsync(Api, HttpMethod.Post, "api/v1/products",
             """{"sku":"bad sku!","name":"","category":null,"status":"gone","attributes":{"":"x"}}""");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        var fields = FieldErrors(await ProblemAsync(response));
+        var problem = await ProblemAsync(response);
+        Assert.Matches("^[0-9a-f]{32}$", problem.GetProperty("traceId").GetString());
+        Assert.Equal("/api/v1/products", problem.GetProperty("instance").GetString());
+        var fields = FieldErrors(problem);
         Assert.Contains("sku", fields);
         Assert.Contains("name", fields);
         Assert.Contains("category", fields);

@@ -34,12 +34,12 @@ public static class AssetsApi
     /// <summary>Step 1 of an upload: records a pending asset and answers with a presigned PUT for the bytes. An unknown
     /// product is 404 (not 422): the product is named by the URL, so the resource addressed does not exist and no
     /// change to the body could make the request succeed.</summary>
-    public static async Task<Results<Created<CreatedAsset>, ValidationProblem, ProblemHttpResult>> Create(
+    public static async Task<Results<Created<CreatedAsset>, ProblemHttpResult>> Create(
         Guid productId, CreateAssetRequest request, Database<AssetsDbContext> database, CatalogApiClient catalog,
         ObjectStorage storage, IOptionsMonitor<StorageOptions> options, TimeProvider time, CancellationToken ct)
     {
         var (errors, contentType, sha256) = AssetRules.Validate(request, options.CurrentValue.MaxSizeBytes);
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
         if (!await catalog.ProductExistsAsync(productId, ct))
         {
@@ -114,7 +114,7 @@ public static class AssetsApi
         return TypedResults.Ok(await WithDownloadAsync(asset, storage));
     }
 
-    public static async Task<Results<Ok<AssetPage>, ValidationProblem>> List(
+    public static async Task<Results<Ok<AssetPage>, ProblemHttpResult>> List(
         Guid productId, HttpContext http, Database<AssetsDbContext> database, ObjectStorage storage, IOptionsMonitor<StorageOptions> options,
         CancellationToken ct, string? limit = null, string? cursor = null)
     {
@@ -125,7 +125,7 @@ public static class AssetsApi
         var after = Guid.Empty;
         if (cursor is not null && !Cursor.TryDecode(cursor, out after))
             errors["cursor"] = ["The cursor is not valid; pass nextCursor from a previous page unchanged."];
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
         var rows = await database.ReadAsync((db, token) =>
         {

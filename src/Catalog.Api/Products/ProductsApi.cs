@@ -48,7 +48,7 @@ public static class ProductsApi
         return product is null ? TypedResults.NotFound() : Cacheable(http, product, options.Value);
     }
 
-    public static async Task<Results<Ok<ProductPage>, ValidationProblem>> List(
+    public static async Task<Results<Ok<ProductPage>, ProblemHttpResult>> List(
         HttpContext http, Database<CatalogDbContext> database, IOptions<CatalogOptions> options, CancellationToken ct,
         string? category = null, string? status = null, string? limit = null, string? cursor = null)
     {
@@ -63,7 +63,7 @@ public static class ProductsApi
             errors["cursor"] = ["The cursor is not valid; pass nextCursor from a previous page unchanged."];
         if (category is { Length: > ProductRules.ShortTextMaxLength } || (category is not null && !ProductRules.IsText(category, allowLineBreaks: false)))
             errors["category"] = [$"At most {ProductRules.ShortTextMaxLength} printable characters."];
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
         var rows = await database.ReadAsync((db, token) =>
         {
@@ -80,11 +80,11 @@ public static class ProductsApi
         return TypedResults.Ok(new ProductPage(page, hasMore ? Cursor.Encode(page[^1].Id) : null));
     }
 
-    public static async Task<Results<Created<ProductResponse>, ValidationProblem, ProblemHttpResult>> Create(
+    public static async Task<Results<Created<ProductResponse>, ProblemHttpResult>> Create(
         ProductRequest request, HttpContext http, Database<CatalogDbContext> database, TimeProvider time, CancellationToken ct)
     {
         var errors = ProductRules.Validate(request);
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
         var now = time.GetUtcNow();
         var product = new Product { Id = Guid.CreateVersion7(now), CreatedAt = now, UpdatedAt = now };
@@ -105,7 +105,7 @@ public static class ProductsApi
         return TypedResults.Created($"/api/v1/products/{product.Id}", ProductResponse.From(product));
     }
 
-    public static async Task<Results<Ok<ProductResponse>, ValidationProblem, ProblemHttpResult, NotFound>> Update(
+    public static async Task<Results<Ok<ProductResponse>, ProblemHttpResult, NotFound>> Update(
         Guid id, ProductRequest request, HttpContext http, Database<CatalogDbContext> database, TimeProvider time, CancellationToken ct)
     {
         if (http.Request.Headers.IfMatch.Count == 0)
@@ -114,7 +114,7 @@ public static class ProductsApi
                 detail: "Send the ETag of the product you read in If-Match, so a concurrent change is not overwritten.");
         }
         var errors = ProductRules.Validate(request);
-        if (errors.Count > 0) return TypedResults.ValidationProblem(errors);
+        if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
         var expected = ParseIfMatch(http.Request.Headers.IfMatch.ToString());
 
         try

@@ -61,6 +61,9 @@ public sealed class DataSources : IDisposable
             MaxPoolSize = o.MaxPoolSize,
         };
         if (!string.IsNullOrEmpty(o.RootCertificate)) csb.RootCertificate = o.RootCertificate;
+        // Npgsql tries GSS encryption first by default; Aurora does not offer it, the container images have no
+        // Kerberos library, and every new connection would pay for the attempt (and log its failure).
+        if (!connectionString.Contains("GSS Encryption", StringComparison.OrdinalIgnoreCase)) csb.GssEncryptionMode = GssEncryptionMode.Disable;
         if (reader)
         {
             // A reader that accepts connections but never answers must not hold a request longer than ReaderTimeout:

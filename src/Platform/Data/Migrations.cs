@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -28,12 +29,15 @@ internal sealed class DatabaseMigrator<TContext>(Database<TContext> database, IL
 
 /// <summary>The start-up gate: waits for the writer to answer once (and migrates first when configured), then
 /// marks the process started. Runs in the background so the management port answers probes meanwhile.</summary>
-internal sealed class DatabaseStartup(
-    DataSources dataSources, IEnumerable<IDatabaseMigrator> migrators, IOptions<DatabaseOptions> options,
-    PlatformState state, ILogger<DatabaseStartup> logger) : BackgroundService
+internal sealed class DatabaseStartup(IServiceProvider services, PlatformState state, ILogger<DatabaseStartup> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Resolved here, not in the constructor: hosted services are built before options are validated at start,
+        // and a bad setting must be reported by that validation (all of them, on one line), not by a constructor.
+        var dataSources = services.GetRequiredService<DataSources>();
+        var migrators = services.GetServices<IDatabaseMigrator>();
+        var options = services.GetRequiredService<IOptions<DatabaseOptions>>();
         var attempt = 0;
         while (!stoppingToken.IsCancellationRequested)
         {
