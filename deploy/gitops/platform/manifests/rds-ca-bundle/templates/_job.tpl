@@ -11,6 +11,10 @@ securityContext:
 containers:
   - name: fetch
     image: {{ required "image is required" .Values.image }}
+    env:
+      # kubectl keeps its discovery cache under $HOME; the root filesystem is read-only.
+      - name: HOME
+        value: /tmp
     command: [/bin/sh, -euc]
     args:
       - |
