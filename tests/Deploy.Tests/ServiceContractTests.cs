@@ -13,7 +13,7 @@ namespace Deploy.Tests;
 public sealed class ServiceContractTests(ServiceContractFixture fixture)
 {
     /// <summary>Series a rule, the analysis or the dashboard may use although no service exposes them.</summary>
-    private static readonly string[] s_otherExporters =
+    internal static readonly string[] OtherExporters =
     [
         // kube-state-metrics: container restarts and pod readiness (ServicePodRestarting, ServicePodNotReady).
         "kube_pod_container_status_restarts_total",
@@ -38,12 +38,12 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
         };
 
         Assert.All(used, u => Assert.NotEmpty(u.Value));
-        var missing = used.SelectMany(u => u.Value.Where(n => !scraped.Contains(n) && !recorded.Contains(n) && !s_otherExporters.Contains(n))
+        var missing = used.SelectMany(u => u.Value.Where(n => !scraped.Contains(n) && !recorded.Contains(n) && !OtherExporters.Contains(n))
             .Select(n => $"{n} ({u.Key})")).ToList();
         Assert.True(missing.Count == 0, $"not in Catalog's /metrics: {string.Join(", ", missing)}\nscraped: {PromQl.Describe(scraped)}");
         var allUsed = used.Values.SelectMany(n => n).ToHashSet();
-        Assert.All(s_otherExporters, n => Assert.True(allUsed.Contains(n), $"{n} is allow-listed but nothing uses it"));
-        Assert.All(s_otherExporters, n => Assert.DoesNotContain(n, scraped));
+        Assert.All(OtherExporters, n => Assert.True(allUsed.Contains(n), $"{n} is allow-listed but nothing uses it"));
+        Assert.All(OtherExporters, n => Assert.DoesNotContain(n, scraped));
     }
 
     [Fact]
@@ -186,7 +186,7 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
         Assert.Contains(read.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.NotFound });
     }
 
-    private static HashSet<string> DashboardMetricNames()
+    internal static HashSet<string> DashboardMetricNames()
     {
         var dashboard = JsonNode.Parse(File.ReadAllText(Repo.PathOf("deploy", "helm", "service", "files", "grafana", "service-overview.json")))!;
         var expressions = dashboard.Arr("panels").Where(p => p!.Node("targets") is JsonArray)
