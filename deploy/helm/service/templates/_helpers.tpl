@@ -102,6 +102,10 @@ vault.hashicorp.com/agent-inject-perms-database.json: {{ $v.filePermissions | qu
 vault.hashicorp.com/error-on-missing-key-database.json: "true"
 vault.hashicorp.com/agent-run-as-same-user: "true"
 vault.hashicorp.com/agent-cache-enable: {{ $v.cacheEnabled | quote }}
+{{- if $v.caSecret }}
+vault.hashicorp.com/tls-secret: {{ $v.caSecret | quote }}
+vault.hashicorp.com/ca-cert: {{ $v.caCertPath | quote }}
+{{- end }}
 vault.hashicorp.com/agent-requests-cpu: {{ $v.agentResources.requestsCpu | quote }}
 vault.hashicorp.com/agent-requests-mem: {{ $v.agentResources.requestsMemory | quote }}
 vault.hashicorp.com/agent-limits-mem: {{ $v.agentResources.limitsMemory | quote }}

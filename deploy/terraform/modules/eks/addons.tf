@@ -142,9 +142,10 @@ data "aws_iam_policy_document" "argocd_image_updater" {
     resources = ["*"]
   }
 
+  # newest-build reads each candidate's creation date from the image config blob: a layer download.
   statement {
-    sid       = "ListTags"
-    actions   = ["ecr:DescribeImages", "ecr:ListImages", "ecr:BatchGetImage", "ecr:DescribeRepositories"]
+    sid       = "ListTagsAndReadImageConfig"
+    actions   = ["ecr:DescribeImages", "ecr:ListImages", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeRepositories"]
     resources = var.image_repository_arns
   }
 }
