@@ -7,8 +7,9 @@
 #
 # Targets, all on the same PostgreSQL writer + streaming reader:
 #   raw            bench/RawFloor: the same queries with plain Npgsql, no EF Core, telemetry, auth or validation
-#   service-on     Catalog with everything on: traces exported over OTLP, request logs, metrics
-#   service-off    Catalog with tracing (OTEL_SDK_DISABLED) and request logs off
+#   service-on     Catalog (products) and Assets (asset metadata) with everything on: traces exported over OTLP,
+#                  request logs, metrics
+#   service-off    the same with tracing (OTEL_SDK_DISABLED) and request logs off
 #   pgbench        pgbench -S (select-only) against the reader at the same connection count: the database's own limit
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,7 @@ SEED_ROWS=${SEED_ROWS:-10000}
 STATE=$PWD/bench/.state
 RESULTS=$PWD/bench/results
 PRIMARY_PORT=57432 STANDBY_PORT=57433 API_PORT=57100 MANAGEMENT_PORT=57101 SINK_PORT=57200
+ASSETS_PORT=57110 ASSETS_MANAGEMENT_PORT=57111 S3_PORT=57300
 BIN=Release
 
 log() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
@@ -31,10 +33,12 @@ cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; p
 trap cleanup EXIT
 
 deps_postgres
+deps_node_tools
 apt_ensure "command -v wrk:wrk" "command -v curl:curl"
 
 log "Building Release"
 dotnet build src/Catalog.Api -c $BIN -nologo -clp:ErrorsOnly -v quiet >/dev/null
+dotnet build src/Assets.Api -c $BIN -nologo -clp:ErrorsOnly -v quiet >/dev/null
 dotnet build bench/RawFloor -c $BIN -nologo -clp:ErrorsOnly -v quiet >/dev/null
 
 log "Fresh PostgreSQL writer + reader in bench/.state"
@@ -45,20 +49,39 @@ SIGNING_KEY=$(head -c 32 /dev/urandom | base64)
 mkdir -p "$STATE/secrets/app" "$STATE/secrets/migrator"
 echo '{"Database":{"Username":"catalog_app","Password":"dev-only-catalog-app"}}' > "$STATE/secrets/app/database.json"
 echo '{"Database":{"Username":"catalog_migrator","Password":"dev-only-catalog-migrator"}}' > "$STATE/secrets/migrator/database.json"
+mkdir -p "$STATE/secrets/assets-app" "$STATE/secrets/assets-migrator"
+echo '{"Database":{"Username":"assets_app","Password":"dev-only-assets-app"}}' > "$STATE/secrets/assets-app/database.json"
+echo '{"Database":{"Username":"assets_migrator","Password":"dev-only-assets-migrator"}}' > "$STATE/secrets/assets-migrator/database.json"
 CATALOG_DIR=src/Catalog.Api/bin/$BIN/net10.0
+ASSETS_DIR=src/Assets.Api/bin/$BIN/net10.0
 common_env=(
   "Database__Writer=Host=127.0.0.1;Port=$PRIMARY_PORT;Database=catalog"
   "Database__Reader=Host=127.0.0.1;Port=$STANDBY_PORT;Database=catalog"
   "Auth__SigningKey=$SIGNING_KEY" "Hosting__BindAddress=127.0.0.1" "Hosting__ApiPort=$API_PORT" "Hosting__ManagementPort=$MANAGEMENT_PORT"
   "Shutdown__DrainDelay=00:00:00" "Database__MaxPoolSize=100"
 )
+# Assets: same platform settings on its own database and ports, S3 in s3rver, downloads through a CDN URL (as
+# production serves images), so an asset read is a query and JSON, like the raw floor's.
+assets_env=(
+  "Database__Writer=Host=127.0.0.1;Port=$PRIMARY_PORT;Database=assets"
+  "Database__Reader=Host=127.0.0.1;Port=$STANDBY_PORT;Database=assets"
+  "Auth__SigningKey=$SIGNING_KEY" "Hosting__BindAddress=127.0.0.1" "Hosting__ApiPort=$ASSETS_PORT" "Hosting__ManagementPort=$ASSETS_MANAGEMENT_PORT"
+  "Shutdown__DrainDelay=00:00:00" "Database__MaxPoolSize=100" "CatalogClient__BaseUrl=http://127.0.0.1:$API_PORT"
+  "Storage__Bucket=assets" "Storage__ServiceUrl=http://127.0.0.1:$S3_PORT" "Storage__Region=us-east-1" "Storage__CdnBaseUrl=https://media.example.test"
+  "AWS_ACCESS_KEY_ID=S3RVER" "AWS_SECRET_ACCESS_KEY=S3RVER" "AWS_EC2_METADATA_DISABLED=true"
+)
 (cd "$CATALOG_DIR" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/migrator" dotnet Catalog.Api.dll migrate >/dev/null)
+(cd "$ASSETS_DIR" && env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-migrator" dotnet Assets.Api.dll migrate >/dev/null)
 
 log "Seeding $SEED_ROWS products"
 $PSQL -p $PRIMARY_PORT -d catalog -c "INSERT INTO catalog.products (id, sku, name, description, brand, category, attributes, status, created_at, updated_at)
   SELECT gen_random_uuid(), 'SEED-' || n, 'Seed product ' || n, 'A product to read', 'Acme', 'cat-' || (n % 20),
          jsonb_build_object('lens', (n % 7)::text), 'active', now(), now() FROM generate_series(1, $SEED_ROWS) AS n"
 $PSQL -p $PRIMARY_PORT -d catalog -At -c "SELECT id FROM catalog.products ORDER BY random() LIMIT 2000" > "$STATE/ids.txt"
+$PSQL -p $PRIMARY_PORT -d assets -c "INSERT INTO assets.assets (id, product_id, object_key, file_name, content_type, size_bytes, status, created_at, updated_at)
+  SELECT id, product, 'products/' || product || '/' || id, 'photo-' || n || '.jpg', 'image/jpeg', 1048576 + n, 'available', now(), now()
+  FROM (SELECT gen_random_uuid() AS id, gen_random_uuid() AS product, n FROM generate_series(1, 2000) AS n) AS seed"
+$PSQL -p $PRIMARY_PORT -d assets -At -c "SELECT id FROM assets.assets" > "$STATE/asset-ids.txt"
 $PSQL -p $PRIMARY_PORT -d postgres -c "CREATE DATABASE pgbench"
 "$(pg_bin)/pgbench" -q -i -s 10 -h 127.0.0.1 -p $PRIMARY_PORT -U postgres pgbench >/dev/null 2>&1
 sleep 2   # let the reader replay the seed
@@ -75,6 +98,8 @@ start() {
       (cd bench/RawFloor/bin/$BIN/net10.0 && exec env \
         "RAW_WRITER=Host=127.0.0.1;Port=$PRIMARY_PORT;Database=catalog;Username=catalog_app;Password=dev-only-catalog-app;Maximum Pool Size=100" \
         "RAW_READER=Host=127.0.0.1;Port=$STANDBY_PORT;Database=catalog;Username=catalog_app;Password=dev-only-catalog-app;Maximum Pool Size=100" \
+        "RAW_ASSETS_READER=Host=127.0.0.1;Port=$STANDBY_PORT;Database=assets;Username=assets_app;Password=dev-only-assets-app;Maximum Pool Size=100" \
+        "RAW_CDN_BASE_URL=https://media.example.test" \
         dotnet RawFloor.dll --urls "http://127.0.0.1:$API_PORT") >"$STATE/$target.log" 2>&1 &
       ready_url="http://127.0.0.1:$API_PORT/health" ;;
     service-on)
@@ -95,23 +120,44 @@ start() {
     sleep 0.02
   done
   echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target.startup_ms"
+  ASSETS_PID=$TARGET_PID
+  if [ "$target" != raw ]; then
+    local telemetry=(OTEL_SDK_DISABLED=true Logging__RequestLogging=false)
+    [ "$target" = service-on ] && telemetry=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf)
+    started=$(date +%s%N)
+    (cd "$ASSETS_DIR" && exec env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-app" "${telemetry[@]}" \
+      dotnet Assets.Api.dll) >"$STATE/$target-assets.log" 2>&1 &
+    ASSETS_PID=$!
+    pids+=("$ASSETS_PID")
+    until curl -fs "http://127.0.0.1:$ASSETS_MANAGEMENT_PORT/health/ready" >/dev/null 2>&1; do
+      kill -0 "$ASSETS_PID" 2>/dev/null || { cat "$STATE/$target-assets.log" >&2; exit 1; }
+      sleep 0.02
+    done
+    echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target-assets.startup_ms"
+  fi
 }
 
 # cpu_ticks PID — user + system CPU time of PID in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# run_wrk TARGET SCENARIO — warm-up, then the measured run; keeps wrk's output and the target's CPU time.
+# run_wrk TARGET SCENARIO [PORT PID] — warm-up, then the measured run; keeps wrk's output and the target's CPU time.
 run_wrk() {
-  local target=$1 scenario=$2 before
-  local env_vars=(IDS_FILE="$STATE/ids.txt" TOKEN="$TOKEN" SKU_PREFIX="B$(echo "$target" | tr 'a-z-' 'A-Z0')$RANDOM")
-  env "${env_vars[@]}" wrk -t$THREADS -c$CONNECTIONS -d${WARMUP}s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$API_PORT" >/dev/null
-  before=$(cpu_ticks "$TARGET_PID")
-  env "${env_vars[@]}" SKU_PREFIX="${env_vars[2]#SKU_PREFIX=}M" wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency \
-    -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$API_PORT" > "$STATE/$target.$scenario.wrk"
-  echo $(( $(cpu_ticks "$TARGET_PID") - before )) > "$STATE/$target.$scenario.ticks"
+  local target=$1 scenario=$2 port=${3:-$API_PORT} pid=${4:-$TARGET_PID} before
+  local env_vars=(IDS_FILE="$STATE/ids.txt" ASSET_IDS_FILE="$STATE/asset-ids.txt" TOKEN="$TOKEN" SKU_PREFIX="B$(echo "$target" | tr 'a-z-' 'A-Z0')$RANDOM")
+  env "${env_vars[@]}" wrk -t$THREADS -c$CONNECTIONS -d${WARMUP}s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" >/dev/null
+  before=$(cpu_ticks "$pid")
+  env "${env_vars[@]}" SKU_PREFIX="${env_vars[3]#SKU_PREFIX=}M" wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency \
+    -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" > "$STATE/$target.$scenario.wrk"
+  echo $(( $(cpu_ticks "$pid") - before )) > "$STATE/$target.$scenario.ticks"
 }
 
 reads_by() { curl -s "http://127.0.0.1:$MANAGEMENT_PORT/metrics" | awk -v role="$1" '$1 ~ "^db_reads_total\\{role=\""role"\"\\}" {print $2}'; }
+
+# Assets' bucket store (its health check and presigned uploads; reads go through the CDN URL).
+mkdir -p "$STATE/s3"
+node .tools/node_modules/s3rver/bin/s3rver.js --directory "$STATE/s3" --address 127.0.0.1 --port $S3_PORT --silent \
+  --no-vhost-buckets --configure-bucket assets >"$STATE/s3.log" 2>&1 &
+pids+=("$!")
 
 # The trace collector stand-in for service-on.
 (cd bench/RawFloor/bin/$BIN/net10.0 && exec dotnet RawFloor.dll --otlp-sink --urls "http://127.0.0.1:$SINK_PORT") >"$STATE/sink.log" 2>&1 &
@@ -128,7 +174,8 @@ for target in raw service-on service-off; do
     echo "$(reads_by reader) $reader_before $(reads_by writer) $writer_before" | awk '{r=$1-$2; w=$3-$4; printf "%.3f\n", (r+w) ? 100*r/(r+w) : 0}' > "$STATE/$target.reader_share"
   fi
   run_wrk $target create
-  kill "$TARGET_PID"; wait "$TARGET_PID" 2>/dev/null || true
+  if [ "$target" = raw ]; then run_wrk $target get-asset; else run_wrk $target get-asset $ASSETS_PORT "$ASSETS_PID"; fi
+  kill "$TARGET_PID" "$ASSETS_PID" 2>/dev/null; wait "$TARGET_PID" "$ASSETS_PID" 2>/dev/null || true
 done
 
 log "pgbench -S, $CONNECTIONS connections, against the reader"
@@ -152,7 +199,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo
   echo "| scenario | target | req/s | p50 ms | p99 ms | CPU µs/request | non-2xx |"
   echo "|---|---|---:|---:|---:|---:|---:|"
-  for scenario in get-by-id list create; do
+  for scenario in get-by-id list create get-asset; do
     for target in raw service-on service-off; do
       f="$STATE/$target.$scenario.wrk"
       echo "| $scenario | $target | $(rps "$f") | $(pct "$f" 50%) | $(pct "$f" 99%) | $(cpu_us $target $scenario) | $(errors "$f") |"
@@ -160,18 +207,21 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   done
   echo "| select-only | pgbench -S | $pgbench_tps | | | | |"
   echo
-  echo "| ratio | get-by-id | list | create | target |"
-  echo "|---|---:|---:|---:|---|"
-  row() { echo "| $1 | $(ratio "$(rps "$STATE/$2.get-by-id.wrk")" "$(rps "$STATE/$3.get-by-id.wrk")") | $(ratio "$(rps "$STATE/$2.list.wrk")" "$(rps "$STATE/$3.list.wrk")") | $(ratio "$(rps "$STATE/$2.create.wrk")" "$(rps "$STATE/$3.create.wrk")") | $4 |"; }
+  echo "| ratio of req/s | get-by-id | list | create | get-asset | target |"
+  echo "|---|---:|---:|---:|---:|---|"
+  row() { local line="| $1 |" scenario; for scenario in get-by-id list create get-asset; do line="$line $(ratio "$(rps "$STATE/$2.$scenario.wrk")" "$(rps "$STATE/$3.$scenario.wrk")") |"; done; echo "$line $4 |"; }
   row "service (telemetry on) / raw" service-on raw "≥ 0.85 get, ≥ 0.80 list and create"
   row "service (telemetry off) / raw" service-off raw ""
   row "telemetry on / off" service-on service-off "≥ 0.92"
-  echo "| service get-by-id / pgbench -S | $(ratio "$(rps "$STATE/service-on.get-by-id.wrk")" "$pgbench_tps") | | | (the database's own limit) |"
+  echo "| service get-by-id / pgbench -S | $(ratio "$(rps "$STATE/service-on.get-by-id.wrk")" "$pgbench_tps") | | | | (the database's own limit) |"
   echo
   echo "| target | start-up to ready ms (≤ 1500) | peak RSS MB under load (≤ 200) | reads served by the reader % (≥ 99) |"
   echo "|---|---:|---:|---:|"
   for target in raw service-on service-off; do
     echo "| $target | $(cat "$STATE/$target.startup_ms") | $(cat "$STATE/$target.rss" 2>/dev/null || echo ?) | $(cat "$STATE/$target.reader_share" 2>/dev/null || echo n/a) |"
+  done
+  for target in service-on service-off; do
+    echo "| $target (assets) | $(cat "$STATE/$target-assets.startup_ms") | | |"
   done
 } > "$RESULTS/report.md"
 
@@ -185,7 +235,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
     printf '    "%s": { "startupToReadyMs": %s, "peakRssMb": %s, "readerSharePercent": %s, "scenarios": {' "$target" \
       "$(cat "$STATE/$target.startup_ms")" "$(cat "$STATE/$target.rss" 2>/dev/null || echo null)" "$(cat "$STATE/$target.reader_share" 2>/dev/null || echo null)"
     first=1
-    for scenario in get-by-id list create; do
+    for scenario in get-by-id list create get-asset; do
       f="$STATE/$target.$scenario.wrk"
       [ $first -eq 1 ] || printf ','; first=0
       printf ' "%s": { "requestsPerSecond": %s, "p50Ms": %s, "p99Ms": %s, "cpuMicrosecondsPerRequest": %s, "non2xx": %s }' "$scenario" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$(cpu_us $target $scenario)" "$(errors "$f")"

@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Npgsql;
 
-// The raw floor for bench/run.sh: Catalog's three hot queries with plain Npgsql on the same writer and reader,
+// The raw floor for bench/run.sh: Catalog's three hot queries and Assets' metadata read with plain Npgsql on the same writer and reader,
 // and nothing else (no EF Core, no telemetry, no auth, no validation, no logging). What the service costs on top
 // is the ratio of their throughputs. With --otlp-sink it is instead the trace collector the "telemetry on" run
 // exports to, so exporting is measured without a collector's own cost.
@@ -21,6 +21,8 @@ if (args.Contains("--otlp-sink"))
 var configuration = app.Configuration;
 await using var writer = NpgsqlDataSource.Create(configuration["RAW_WRITER"] ?? throw new InvalidOperationException("RAW_WRITER is required"));
 await using var reader = NpgsqlDataSource.Create(configuration["RAW_READER"] ?? throw new InvalidOperationException("RAW_READER is required"));
+await using var assetsReader = NpgsqlDataSource.Create(configuration["RAW_ASSETS_READER"] ?? throw new InvalidOperationException("RAW_ASSETS_READER is required"));
+var cdnBaseUrl = configuration["RAW_CDN_BASE_URL"] ?? "";
 const string Columns = "id, sku, name, description, brand, category, attributes::text, status, created_at, updated_at, xmin::text::bigint";
 
 app.MapGet("/health", () => Results.Ok());
@@ -68,6 +70,19 @@ app.MapPost("/api/v1/products", async (ProductRequest request) =>
     return Results.Created($"/api/v1/products/{id}", product);
 });
 
+app.MapGet("/api/v1/assets/{id:guid}", async (Guid id) =>
+{
+    await using var command = assetsReader.CreateCommand(
+        "SELECT id, product_id, object_key, file_name, content_type, size_bytes, sha256, status, created_at, updated_at FROM assets.assets WHERE id = $1");
+    command.Parameters.AddWithValue(id);
+    await using var row = await command.ExecuteReaderAsync();
+    if (!await row.ReadAsync()) return Results.NotFound();
+    var status = row.GetString(7);
+    return Results.Ok(new AssetMetadata(row.GetGuid(0), row.GetGuid(1), row.GetString(3), row.GetString(4), row.GetInt64(5),
+        row.IsDBNull(6) ? null : row.GetString(6), status, row.GetFieldValue<DateTimeOffset>(8), row.GetFieldValue<DateTimeOffset>(9),
+        status == "available" ? $"{cdnBaseUrl}/{row.GetString(2)}" : null));
+});
+
 app.Run();
 
 static Product Read(NpgsqlDataReader row) => new(
@@ -83,9 +98,13 @@ internal sealed record Product(Guid Id, string Sku, string Name, string? Descrip
 
 internal sealed record Page(List<Product> Items, string? NextCursor);
 
+internal sealed record AssetMetadata(Guid Id, Guid ProductId, string FileName, string ContentType, long SizeBytes, string? Sha256,
+    string Status, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? DownloadUrl);
+
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
 [JsonSerializable(typeof(ProductRequest))]
 [JsonSerializable(typeof(Product))]
 [JsonSerializable(typeof(Page))]
+[JsonSerializable(typeof(AssetMetadata))]
 [JsonSerializable(typeof(Dictionary<string, string>))]
 internal sealed partial class RawJson : JsonSerializerContext;
