@@ -71,12 +71,16 @@ internal static class Auth
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<AuthOptions>, ValidateAuth>();
 
-        builder.Services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer();
+        // No default scheme: reads are anonymous, so a request is authenticated only when its endpoint's policy asks
+        // (the write policy names the JWT scheme). Authenticating every request cost about a fifth of a read's CPU.
+        AppContext.SetSwitch("Microsoft.AspNetCore.Authentication.SuppressAutoDefaultScheme", true);
+        builder.Services.AddAuthentication().AddJwtBearer();
         builder.Services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<AuthOptions>>((jwt, auth) => Configure(jwt, auth.Value));
 
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(PlatformPolicies.Write, policy => policy
+                .AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme)
                 .RequireAuthenticatedUser()
                 .RequireAssertion(context => HasScope(context.User,
                     context.Resource is Microsoft.AspNetCore.Http.HttpContext http
