@@ -2,8 +2,11 @@
 # Benchmarks, side by side in one run on one machine (absolute numbers on shared machines vary; the ratios are the
 # result). Not part of ./test.sh. Writes bench/results/report.md and bench/results/report.json.
 #
-#   bench/run.sh                       # defaults: 32 connections, 10 s per scenario after a 3 s warm-up
-#   CONNECTIONS=64 DURATION=20 bench/run.sh
+#   bench/run.sh                       # defaults: 3 rounds, 32 connections, 10 s per scenario after a 3 s warm-up
+#   CONNECTIONS=64 DURATION=20 ROUNDS=5 bench/run.sh
+#
+# Shared machines drift by ±30 % from one minute to the next, so the targets run in interleaved rounds and the report
+# shows medians; CPU time per request (from /proc) is reported too, as it depends less on what else runs.
 #
 # Targets, all on the same PostgreSQL writer + streaming reader:
 #   raw            bench/RawFloor: the same queries with plain Npgsql, no EF Core, telemetry, auth or validation
@@ -20,6 +23,7 @@ CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-10}
 WARMUP=${WARMUP:-3}
 THREADS=${THREADS:-2}
+ROUNDS=${ROUNDS:-3}
 SEED_ROWS=${SEED_ROWS:-10000}
 STATE=$PWD/bench/.state
 RESULTS=$PWD/bench/results
@@ -87,7 +91,7 @@ $PSQL -p $PRIMARY_PORT -d postgres -c "CREATE DATABASE pgbench"
 sleep 2   # let the reader replay the seed
 
 # rss_sampler PID OUT — highest resident set size (MB) of PID while it runs.
-rss_sampler() { local max=0 rss; while kill -0 "$1" 2>/dev/null; do rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo 0); [ "${rss:-0}" -gt "$max" ] && { max=$rss; echo "$max" > "$2"; }; sleep 0.5; done; }
+rss_sampler() { local max=0 rss; echo 0 > "$2"; while kill -0 "$1" 2>/dev/null; do rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo 0); [ "${rss:-0}" -gt "$max" ] && { max=$rss; echo "$max" > "$2"; }; sleep 0.5; done; }
 
 # start TARGET — starts the target, records its start-up-to-ready time in ms.
 start() {
@@ -119,7 +123,7 @@ start() {
     kill -0 "$TARGET_PID" 2>/dev/null || { cat "$STATE/$target.log" >&2; exit 1; }
     sleep 0.02
   done
-  echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target.startup_ms"
+  echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target.startup_ms.r$ROUND"
   ASSETS_PID=$TARGET_PID
   if [ "$target" != raw ]; then
     local telemetry=(OTEL_SDK_DISABLED=true Logging__RequestLogging=false)
@@ -133,7 +137,7 @@ start() {
       kill -0 "$ASSETS_PID" 2>/dev/null || { cat "$STATE/$target-assets.log" >&2; exit 1; }
       sleep 0.02
     done
-    echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target-assets.startup_ms"
+    echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target-assets.startup_ms.r$ROUND"
   fi
 }
 
@@ -147,8 +151,8 @@ run_wrk() {
   env "${env_vars[@]}" wrk -t$THREADS -c$CONNECTIONS -d${WARMUP}s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" >/dev/null
   before=$(cpu_ticks "$pid")
   env "${env_vars[@]}" SKU_PREFIX="${env_vars[3]#SKU_PREFIX=}M" wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency \
-    -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" > "$STATE/$target.$scenario.wrk"
-  echo $(( $(cpu_ticks "$pid") - before )) > "$STATE/$target.$scenario.ticks"
+    -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" > "$STATE/$target.$scenario.r$ROUND.wrk"
+  echo $(( $(cpu_ticks "$pid") - before )) > "$STATE/$target.$scenario.r$ROUND.ticks"
 }
 
 reads_by() { curl -s "http://127.0.0.1:$MANAGEMENT_PORT/metrics" | awk -v role="$1" '$1 ~ "^db_reads_total\\{role=\""role"\"\\}" {print $2}'; }
@@ -164,81 +168,91 @@ pids+=("$!")
 pids+=("$!")
 
 TOKEN=$(cd "$CATALOG_DIR" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" dotnet Catalog.Api.dll dev-token)
+for ROUND in $(seq "$ROUNDS"); do
 for target in raw service-on service-off; do
-  log "Target $target"
+  log "Round $ROUND/$ROUNDS: $target"
   start $target
-  rm -f "$STATE/$target.rss"; rss_sampler "$TARGET_PID" "$STATE/$target.rss" &
+  rss_sampler "$TARGET_PID" "$STATE/$target.rss.r$ROUND" &
   if [ "$target" != raw ]; then reader_before=$(reads_by reader); writer_before=$(reads_by writer); fi
   for scenario in get-by-id list; do run_wrk $target $scenario; done
   if [ "$target" != raw ]; then
-    echo "$(reads_by reader) $reader_before $(reads_by writer) $writer_before" | awk '{r=$1-$2; w=$3-$4; printf "%.3f\n", (r+w) ? 100*r/(r+w) : 0}' > "$STATE/$target.reader_share"
+    echo "$(reads_by reader) $reader_before $(reads_by writer) $writer_before" | awk '{r=$1-$2; w=$3-$4; printf "%.3f\n", (r+w) ? 100*r/(r+w) : 0}' > "$STATE/$target.reader_share.r$ROUND"
   fi
   run_wrk $target create
   if [ "$target" = raw ]; then run_wrk $target get-asset; else run_wrk $target get-asset $ASSETS_PORT "$ASSETS_PID"; fi
   kill "$TARGET_PID" "$ASSETS_PID" 2>/dev/null; wait "$TARGET_PID" "$ASSETS_PID" 2>/dev/null || true
 done
+done
 
 log "pgbench -S, $CONNECTIONS connections, against the reader"
 "$(pg_bin)/pgbench" -n -S -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -h 127.0.0.1 -p $STANDBY_PORT -U postgres pgbench > "$STATE/pgbench.out" 2>&1
 
-# wrk numbers: requests/s, p50 and p99 in ms, non-2xx responses.
+# wrk numbers of one round: requests/s, p50 and p99 in ms, non-2xx responses.
 rps() { awk '/^Requests\/sec/{print $2}' "$1"; }
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
 pct() { to_ms "$(awk -v p="$2" '$1==p{print $2}' "$1")"; }
 errors() { awk '/Non-2xx or 3xx responses/{print $5; f=1} END{if(!f) print 0}' "$1"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ printf "%.2f", (b>0) ? a/b : 0 }'; }
-# CPU µs the target spent per request: robust to other load on the machine, unlike requests/s.
-cpu_us() { awk -v t="$(cat "$STATE/$1.$2.ticks")" -v r="$(awk '/requests in/{print $1}' "$STATE/$1.$2.wrk")" -v hz="$(getconf CLK_TCK)" 'BEGIN{ printf "%.0f", (r>0) ? t*1000000/hz/r : 0 }'; }
+# CPU µs the target spent per request in one round: depends less on other load on the machine than requests/s.
+cpu_us_round() { awk -v t="$(cat "$STATE/$1.$2.r$3.ticks")" -v r="$(awk '/requests in/{print $1}' "$STATE/$1.$2.r$3.wrk")" -v hz="$(getconf CLK_TCK)" 'BEGIN{ printf "%.0f\n", (r>0) ? t*1000000/hz/r : 0 }'; }
+median() { sort -g | awk '{v[NR]=$1} END{ if (NR==0) print "?"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'; }
+# Medians over the rounds of TARGET SCENARIO.
+m_rps() { for r in $(seq "$ROUNDS"); do rps "$STATE/$1.$2.r$r.wrk"; done | median; }
+m_pct() { for r in $(seq "$ROUNDS"); do pct "$STATE/$1.$2.r$r.wrk" "$3"; done | median; }
+m_cpu() { for r in $(seq "$ROUNDS"); do cpu_us_round "$1" "$2" "$r"; done | median; }
+sum_errors() { for r in $(seq "$ROUNDS"); do errors "$STATE/$1.$2.r$r.wrk"; done | awk '{s+=$1} END{print s+0}'; }
+m_file() { for r in $(seq "$ROUNDS"); do cat "$STATE/$1.r$r" 2>/dev/null; done | median; }
+max_file() { for r in $(seq "$ROUNDS"); do cat "$STATE/$1.r$r" 2>/dev/null; done | sort -g | tail -n 1; }
 pgbench_tps=$(awk '/^tps/{print int($3); exit}' "$STATE/pgbench.out")
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 
 {
   echo "# Benchmark report"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ) · $(nproc) cores ($cpu) · $CONNECTIONS connections, $THREADS wrk threads, ${DURATION} s per scenario after ${WARMUP} s warm-up · $SEED_ROWS seeded products"
+  echo "$(date -u +%Y-%m-%dT%H:%MZ) · $(nproc) cores ($cpu) · $CONNECTIONS connections, $THREADS wrk threads, ${DURATION} s per scenario after ${WARMUP} s warm-up · $SEED_ROWS seeded products · medians of $ROUNDS interleaved rounds"
   echo
   echo "| scenario | target | req/s | p50 ms | p99 ms | CPU µs/request | non-2xx |"
   echo "|---|---|---:|---:|---:|---:|---:|"
   for scenario in get-by-id list create get-asset; do
     for target in raw service-on service-off; do
-      f="$STATE/$target.$scenario.wrk"
-      echo "| $scenario | $target | $(rps "$f") | $(pct "$f" 50%) | $(pct "$f" 99%) | $(cpu_us $target $scenario) | $(errors "$f") |"
+      echo "| $scenario | $target | $(m_rps $target $scenario) | $(m_pct $target $scenario 50%) | $(m_pct $target $scenario 99%) | $(m_cpu $target $scenario) | $(sum_errors $target $scenario) |"
     done
   done
   echo "| select-only | pgbench -S | $pgbench_tps | | | | |"
   echo
   echo "| ratio of req/s | get-by-id | list | create | get-asset | target |"
   echo "|---|---:|---:|---:|---:|---|"
-  row() { local line="| $1 |" scenario; for scenario in get-by-id list create get-asset; do line="$line $(ratio "$(rps "$STATE/$2.$scenario.wrk")" "$(rps "$STATE/$3.$scenario.wrk")") |"; done; echo "$line $4 |"; }
+  row() { local line="| $1 |" scenario; for scenario in get-by-id list create get-asset; do line="$line $(ratio "$(m_rps $2 $scenario)" "$(m_rps $3 $scenario)") |"; done; echo "$line $4 |"; }
   row "service (telemetry on) / raw" service-on raw "≥ 0.85 get, ≥ 0.80 list and create"
   row "service (telemetry off) / raw" service-off raw ""
   row "telemetry on / off" service-on service-off "≥ 0.92"
-  echo "| service get-by-id / pgbench -S | $(ratio "$(rps "$STATE/service-on.get-by-id.wrk")" "$pgbench_tps") | | | | (the database's own limit) |"
+  echo "| service get-by-id / pgbench -S | $(ratio "$(m_rps service-on get-by-id)" "$pgbench_tps") | | | | (the database's own limit) |"
+  echo "| CPU per request, service (telemetry on) / raw | $(ratio "$(m_cpu service-on get-by-id)" "$(m_cpu raw get-by-id)") | $(ratio "$(m_cpu service-on list)" "$(m_cpu raw list)") | $(ratio "$(m_cpu service-on create)" "$(m_cpu raw create)") | $(ratio "$(m_cpu service-on get-asset)" "$(m_cpu raw get-asset)") | lower is better |"
   echo
   echo "| target | start-up to ready ms (≤ 1500) | peak RSS MB under load (≤ 200) | reads served by the reader % (≥ 99) |"
   echo "|---|---:|---:|---:|"
   for target in raw service-on service-off; do
-    echo "| $target | $(cat "$STATE/$target.startup_ms") | $(cat "$STATE/$target.rss" 2>/dev/null || echo ?) | $(cat "$STATE/$target.reader_share" 2>/dev/null || echo n/a) |"
+    echo "| $target | $(m_file $target.startup_ms) | $(max_file $target.rss) | $( [ $target = raw ] && echo n/a || m_file $target.reader_share) |"
   done
   for target in service-on service-off; do
-    echo "| $target (assets) | $(cat "$STATE/$target-assets.startup_ms") | | |"
+    echo "| $target (assets) | $(m_file $target-assets.startup_ms) | | |"
   done
 } > "$RESULTS/report.md"
 
 {
   echo "{"
-  echo "  \"connections\": $CONNECTIONS, \"durationSeconds\": $DURATION, \"cores\": $(nproc), \"pgbenchSelectOnlyTps\": $pgbench_tps,"
+  echo "  \"connections\": $CONNECTIONS, \"durationSeconds\": $DURATION, \"rounds\": $ROUNDS, \"cores\": $(nproc), \"pgbenchSelectOnlyTps\": $pgbench_tps,"
   echo "  \"targets\": {"
   first_target=1
   for target in raw service-on service-off; do
     [ $first_target -eq 1 ] || echo ","; first_target=0
     printf '    "%s": { "startupToReadyMs": %s, "peakRssMb": %s, "readerSharePercent": %s, "scenarios": {' "$target" \
-      "$(cat "$STATE/$target.startup_ms")" "$(cat "$STATE/$target.rss" 2>/dev/null || echo null)" "$(cat "$STATE/$target.reader_share" 2>/dev/null || echo null)"
+      "$(m_file $target.startup_ms)" "$(max_file $target.rss)" "$( [ $target = raw ] && echo null || m_file $target.reader_share)"
     first=1
     for scenario in get-by-id list create get-asset; do
-      f="$STATE/$target.$scenario.wrk"
       [ $first -eq 1 ] || printf ','; first=0
-      printf ' "%s": { "requestsPerSecond": %s, "p50Ms": %s, "p99Ms": %s, "cpuMicrosecondsPerRequest": %s, "non2xx": %s }' "$scenario" "$(rps "$f")" "$(pct "$f" 50%)" "$(pct "$f" 99%)" "$(cpu_us $target $scenario)" "$(errors "$f")"
+      printf ' "%s": { "requestsPerSecond": %s, "p50Ms": %s, "p99Ms": %s, "cpuMicrosecondsPerRequest": %s, "non2xx": %s }' "$scenario" \
+        "$(m_rps $target $scenario)" "$(m_pct $target $scenario 50%)" "$(m_pct $target $scenario 99%)" "$(m_cpu $target $scenario)" "$(sum_errors $target $scenario)"
     done
     printf ' } }'
   done
