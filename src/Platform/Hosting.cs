@@ -2,7 +2,6 @@ using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -40,12 +39,6 @@ public sealed class HostingOptions
 
     /// <summary>Larger request bodies are refused with 413 before the application reads them.</summary>
     public long MaxRequestBodyBytes { get; set; } = 1_048_576;
-
-    /// <summary>Thread-pool threads available at once, before the pool's slow growth (one thread per half second)
-    /// starts. When a command times out on a stalled server, Npgsql sends the cancellation over a second connection
-    /// and blocks a thread while that one stalls too; with the default minimum (one per core) a stalled reader
-    /// starved every request of the pod (measured: p99 4 s, against 0.2 s with 32).</summary>
-    public int MinWorkerThreads { get; set; } = 32;
 }
 
 internal static class Hosting
@@ -56,15 +49,10 @@ internal static class Hosting
             .Validate(o => o.ApiPort is > 0 and < 65536 && o.ManagementPort is > 0 and < 65536,
                 "Hosting:ApiPort and Hosting:ManagementPort must be TCP ports (1-65535)")
             .Validate(o => o.ApiPort != o.ManagementPort, "Hosting:ApiPort and Hosting:ManagementPort must differ")
-            .Validate(o => o.MinWorkerThreads is > 0 and <= 1000, "Hosting:MinWorkerThreads must be between 1 and 1000")
             .Validate(o => o.BindAddress == "*" || IPAddress.TryParse(o.BindAddress, out _),
                 "Hosting:BindAddress must be \"*\" or an IP address");
 
         builder.Services.AddSingleton<IConfigureOptions<KestrelServerOptions>, ConfigureKestrel>();
-
-        var minWorkers = builder.Configuration.GetValue($"{HostingOptions.Section}:{nameof(HostingOptions.MinWorkerThreads)}", new HostingOptions().MinWorkerThreads);
-        ThreadPool.GetMinThreads(out var workers, out var completionPorts);
-        if (minWorkers > workers) ThreadPool.SetMinThreads(minWorkers, completionPorts);
     }
 
     /// <summary>Requests are only answered on the port their path belongs to. The check uses the socket's local

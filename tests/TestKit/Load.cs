@@ -60,6 +60,12 @@ public sealed class Load : IAsyncDisposable
         return sorted.Length == 0 ? 0 : sorted[(int)Math.Clamp(Math.Ceiling(percentile / 100 * sorted.Length) - 1, 0, sorted.Length - 1)];
     }
 
+    /// <summary>How many requests took longer than <paramref name="milliseconds"/>.</summary>
+    public int SlowerThan(double milliseconds)
+    {
+        lock (_samples) return _samples.Count(s => s.Milliseconds > milliseconds);
+    }
+
     /// <summary>Time from <paramref name="timestamp"/> (Stopwatch ticks) to the first request that succeeded after it.</summary>
     public TimeSpan? FirstSuccessAfter(long timestamp)
     {

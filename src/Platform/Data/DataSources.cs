@@ -66,11 +66,16 @@ public sealed class DataSources : IDisposable
         if (!connectionString.Contains("GSS Encryption", StringComparison.OrdinalIgnoreCase)) csb.GssEncryptionMode = GssEncryptionMode.Disable;
         if (reader)
         {
-            // A reader that accepts connections but never answers must not hold a request longer than ReaderTimeout:
-            // bound connect and command, and do not wait for a cancellation round trip to a server that is stalled.
+            // A reader that accepts connections but never answers must not hold a request longer than ReaderTimeout.
+            // Connecting is bounded here (no cancel request involved); commands are bounded by Database.ReadAsync,
+            // which abandons them rather than letting Npgsql cancel them (its cancellation blocks a thread on a
+            // stalled server). TCP keepalive releases connections to a reader that disappeared for good.
             csb.Timeout = (int)Math.Ceiling(o.ReaderTimeout.TotalSeconds);
-            csb.CommandTimeout = (int)Math.Ceiling(o.ReaderTimeout.TotalSeconds);
+            csb.CommandTimeout = 0;
             csb.CancellationTimeout = -1;
+            csb.TcpKeepAlive = true;
+            csb.TcpKeepAliveTime = 10;
+            csb.TcpKeepAliveInterval = 5;
         }
         else
         {

@@ -51,13 +51,41 @@ public static class DatabaseExtensions
         services.AddSingleton<IDatabaseMigrator, DatabaseMigrator<TContext>>();
         services.AddHostedService<DatabaseStartup>();
 
-        var dependencyTimeout = TimeSpan.FromSeconds(2);
+        // Health checks answer within their timeout even when a server stalls: the ping is abandoned, not cancelled
+        // (see ReaderAvailability.PingAsync), and a reader already marked down is reported without another ping.
         services.AddHealthChecks()
-            .AddNpgSql(sp => sp.GetRequiredService<DataSources>().Writer, name: DbRole.Writer,
-                failureStatus: HealthStatus.Degraded, tags: [HealthTags.Dependency], timeout: dependencyTimeout)
-            .AddNpgSql(sp => sp.GetRequiredService<DataSources>().Reader, name: DbRole.Reader,
-                failureStatus: HealthStatus.Degraded, tags: [HealthTags.Dependency], timeout: dependencyTimeout);
+            .Add(new HealthCheckRegistration(DbRole.Writer, sp => new EndpointHealthCheck(sp, DbRole.Writer),
+                HealthStatus.Degraded, [HealthTags.Dependency], Timeout.InfiniteTimeSpan))
+            .Add(new HealthCheckRegistration(DbRole.Reader, sp => new EndpointHealthCheck(sp, DbRole.Reader),
+                HealthStatus.Degraded, [HealthTags.Dependency], Timeout.InfiniteTimeSpan));
         return builder;
+    }
+
+    private sealed class EndpointHealthCheck(IServiceProvider services, string role) : IHealthCheck
+    {
+        private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(2);
+
+        public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken)
+        {
+            var dataSources = services.GetRequiredService<DataSources>();
+            if (role == DbRole.Reader && dataSources.HasSeparateReader && !services.GetRequiredService<ReaderAvailability>().IsUp)
+            {
+                return new HealthCheckResult(context.Registration.FailureStatus, "reader marked down: reads are served by the writer");
+            }
+            try
+            {
+                await ReaderAvailability.PingAsync(dataSources.For(role), PingTimeout, cancellationToken);
+                return HealthCheckResult.Healthy();
+            }
+            catch (TimeoutException e)
+            {
+                return new HealthCheckResult(context.Registration.FailureStatus, $"no answer within {PingTimeout.TotalSeconds:0} s", e);
+            }
+            catch (Exception e) when (e is NpgsqlException or System.Net.Sockets.SocketException or InvalidOperationException)
+            {
+                return new HealthCheckResult(context.Registration.FailureStatus, e.Message, e);
+            }
+        }
     }
 
     private sealed class ValidateDatabase : IValidateOptions<DatabaseOptions>

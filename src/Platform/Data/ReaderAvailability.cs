@@ -41,12 +41,7 @@ public sealed class ReaderAvailability : IDisposable
             try
             {
                 await Task.Delay(_options.CurrentValue.ReaderProbeInterval, _stopping.Token);
-                using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-                timeout.CancelAfter(_options.CurrentValue.ReaderTimeout);
-                await using var connection = await _dataSources.Reader.OpenConnectionAsync(timeout.Token);
-                await using var command = connection.CreateCommand();
-                command.CommandText = "SELECT 1";
-                await command.ExecuteScalarAsync(timeout.Token);
+                await PingAsync(_dataSources.Reader, _options.CurrentValue.ReaderTimeout, _stopping.Token);
                 Volatile.Write(ref _down, 0);
                 _logger.LogInformation("Reader endpoint answers again; reads return to it");
                 return;
@@ -59,6 +54,30 @@ public sealed class ReaderAvailability : IDisposable
             {
                 // Still down: the next probe follows after the interval. Nothing is logged per probe.
             }
+        }
+    }
+
+    /// <summary>Opens a connection and runs <c>SELECT 1</c> within <paramref name="timeout"/>. The attempt itself gets
+    /// no token: cancelling a command makes Npgsql send a cancel request synchronously, which blocks a thread while
+    /// a stalled server does not answer. A stalled attempt is abandoned and finishes (or fails) on its own.</summary>
+    internal static async Task PingAsync(Npgsql.NpgsqlDataSource dataSource, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var attempt = Ping();
+        try
+        {
+            await attempt.WaitAsync(timeout, cancellationToken);
+        }
+        finally
+        {
+            if (!attempt.IsCompleted) _ = attempt.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+
+        async Task Ping()
+        {
+            await using var connection = await dataSource.OpenConnectionAsync(CancellationToken.None);
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT 1";
+            await command.ExecuteScalarAsync(CancellationToken.None);
         }
     }
 
