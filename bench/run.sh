@@ -15,6 +15,10 @@
 #                  logs, metrics
 #   service-off    the same with tracing (OTEL_SDK_DISABLED) and request logs off
 #   pgbench        pgbench -S (select-only) against the reader at the same connection count: the database's own limit
+#
+# To see what the telemetry costs, part by part: TARGETS="service-on service-traces service-logs service-off" bench/run.sh
+#   service-traces tracing on (as service-on), request logs off
+#   service-logs   request logs on, tracing off
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/deps.sh
@@ -34,6 +38,7 @@ TRACES_SAMPLER=${TRACES_SAMPLER:-parentbased_traceidratio}
 TRACES_SAMPLER_ARG=${TRACES_SAMPLER_ARG:-0.1}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
+TARGETS=${TARGETS:-raw service-on service-off}
 SEED_ROWS=${SEED_ROWS:-10000}
 STATE=$PWD/bench/.state
 RESULTS=$PWD/bench/results
@@ -103,6 +108,18 @@ sleep 2   # let the reader replay the seed
 # rss_sampler PID OUT — highest resident set size (MB) of PID while it runs.
 rss_sampler() { local max=0 rss; echo 0 > "$2"; while kill -0 "$1" 2>/dev/null; do rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo 0); [ "${rss:-0}" -gt "$max" ] && { max=$rss; echo "$max" > "$2"; }; sleep 0.5; done; }
 
+# telemetry_env TARGET — the telemetry settings of a service target (word-split on purpose: no value has spaces).
+telemetry_env() {
+  local traces="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_TRACES_SAMPLER=$TRACES_SAMPLER OTEL_TRACES_SAMPLER_ARG=$TRACES_SAMPLER_ARG"
+  case $1 in
+    service-on) echo "$traces" ;;
+    service-traces) echo "$traces Logging__RequestLogging=false" ;;
+    service-logs) echo "OTEL_SDK_DISABLED=true" ;;
+    service-off) echo "OTEL_SDK_DISABLED=true Logging__RequestLogging=false" ;;
+    *) echo "unknown target $1" >&2; exit 2 ;;
+  esac
+}
+
 # start TARGET — starts the target, records its start-up-to-ready time in ms.
 start() {
   local target=$1 ready_url started
@@ -116,15 +133,8 @@ start() {
         "RAW_CDN_BASE_URL=https://media.example.test" \
         dotnet RawFloor.dll --urls "http://127.0.0.1:$API_PORT") >"$STATE/$target.log" 2>&1 &
       ready_url="http://127.0.0.1:$API_PORT/health" ;;
-    service-on)
-      (cd "$CATALOG_DIR" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" \
-        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-        OTEL_TRACES_SAMPLER=$TRACES_SAMPLER OTEL_TRACES_SAMPLER_ARG=$TRACES_SAMPLER_ARG \
-        dotnet Catalog.Api.dll) >"$STATE/$target.log" 2>&1 &
-      ready_url="http://127.0.0.1:$MANAGEMENT_PORT/health/ready" ;;
-    service-off)
-      (cd "$CATALOG_DIR" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" \
-        OTEL_SDK_DISABLED=true Logging__RequestLogging=false \
+    service-*)
+      (cd "$CATALOG_DIR" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" $(telemetry_env "$target") \
         dotnet Catalog.Api.dll) >"$STATE/$target.log" 2>&1 &
       ready_url="http://127.0.0.1:$MANAGEMENT_PORT/health/ready" ;;
   esac
@@ -137,11 +147,8 @@ start() {
   echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target.startup_ms.r$ROUND"
   ASSETS_PID=$TARGET_PID
   if [ "$target" != raw ]; then
-    local telemetry=(OTEL_SDK_DISABLED=true Logging__RequestLogging=false)
-    [ "$target" = service-on ] && telemetry=(OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$SINK_PORT" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
-      OTEL_TRACES_SAMPLER=$TRACES_SAMPLER OTEL_TRACES_SAMPLER_ARG=$TRACES_SAMPLER_ARG)
     started=$(date +%s%N)
-    (cd "$ASSETS_DIR" && exec env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-app" "${telemetry[@]}" \
+    (cd "$ASSETS_DIR" && exec env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-app" $(telemetry_env "$target") \
       dotnet Assets.Api.dll) >"$STATE/$target-assets.log" 2>&1 &
     ASSETS_PID=$!
     pids+=("$ASSETS_PID")
@@ -181,7 +188,7 @@ pids+=("$!")
 
 TOKEN=$(cd "$CATALOG_DIR" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" dotnet Catalog.Api.dll dev-token)
 for ROUND in $(seq "$ROUNDS"); do
-for target in raw service-on service-off; do
+for target in $TARGETS; do
   log "Round $ROUND/$ROUNDS: $target"
   start $target
   for scenario in get-by-id list create get-asset; do
@@ -231,7 +238,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "| scenario | target | req/s | p50 ms | p99 ms | CPU µs/request | non-2xx |"
   echo "|---|---|---:|---:|---:|---:|---:|"
   for scenario in get-by-id list create get-asset; do
-    for target in raw service-on service-off; do
+    for target in $TARGETS; do
       echo "| $scenario | $target | $(m_rps $target $scenario) | $(m_pct $target $scenario 50%) | $(m_pct $target $scenario 99%) | $(m_cpu $target $scenario) | $(sum_errors $target $scenario) |"
     done
   done
@@ -240,18 +247,21 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "| ratio of req/s | get-by-id | list | create | get-asset | target |"
   echo "|---|---:|---:|---:|---:|---|"
   row() { local line="| $1 |" scenario; for scenario in get-by-id list create get-asset; do line="$line $(ratio "$(m_rps $2 $scenario)" "$(m_rps $3 $scenario)") |"; done; echo "$line $4 |"; }
-  row "service (telemetry on) / raw" service-on raw "≥ 0.85 get, ≥ 0.80 list and create"
-  row "service (telemetry off) / raw" service-off raw ""
-  row "telemetry on / off" service-on service-off "≥ 0.92"
-  echo "| service get-by-id / pgbench -S | $(ratio "$(m_rps service-on get-by-id)" "$pgbench_tps") | | | | (the database's own limit) |"
-  echo "| CPU per request, service (telemetry on) / raw | $(ratio "$(m_cpu service-on get-by-id)" "$(m_cpu raw get-by-id)") | $(ratio "$(m_cpu service-on list)" "$(m_cpu raw list)") | $(ratio "$(m_cpu service-on create)" "$(m_cpu raw create)") | $(ratio "$(m_cpu service-on get-asset)" "$(m_cpu raw get-asset)") | lower is better |"
+  has() { [[ " $TARGETS " == *" $1 "* ]]; }
+  has service-on && has raw && row "service (telemetry on) / raw" service-on raw "≥ 0.85 get, ≥ 0.80 list and create"
+  has service-off && has raw && row "service (telemetry off) / raw" service-off raw ""
+  has service-on && has service-off && row "telemetry on / off" service-on service-off "≥ 0.92"
+  has service-traces && has service-off && row "traces only / off" service-traces service-off ""
+  has service-logs && has service-off && row "request logs only / off" service-logs service-off ""
+  has service-on && echo "| service get-by-id / pgbench -S | $(ratio "$(m_rps service-on get-by-id)" "$pgbench_tps") | | | | (the database's own limit) |"
+  has service-on && has raw && echo "| CPU per request, service (telemetry on) / raw | $(ratio "$(m_cpu service-on get-by-id)" "$(m_cpu raw get-by-id)") | $(ratio "$(m_cpu service-on list)" "$(m_cpu raw list)") | $(ratio "$(m_cpu service-on create)" "$(m_cpu raw create)") | $(ratio "$(m_cpu service-on get-asset)" "$(m_cpu raw get-asset)") | lower is better |"
   echo
   echo "| target | start-up to ready ms (≤ 1500) | peak RSS MB under load (≤ 200) | reads served by the reader % (≥ 99) |"
   echo "|---|---:|---:|---:|"
-  for target in raw service-on service-off; do
+  for target in $TARGETS; do
     echo "| $target | $(m_file $target.startup_ms) | $(max_file $target.rss) | $( [ $target = raw ] && echo n/a || m_file $target.reader_share) |"
   done
-  for target in service-on service-off; do
+  for target in ${TARGETS/raw/}; do
     echo "| $target (assets) | $(m_file $target-assets.startup_ms) | | |"
   done
 } > "$RESULTS/report.md"
@@ -261,7 +271,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   echo "  \"connections\": $CONNECTIONS, \"durationSeconds\": $DURATION, \"rounds\": $ROUNDS, \"cores\": $(nproc), \"pgbenchSelectOnlyTps\": $pgbench_tps,"
   echo "  \"targets\": {"
   first_target=1
-  for target in raw service-on service-off; do
+  for target in $TARGETS; do
     [ $first_target -eq 1 ] || echo ","; first_target=0
     printf '    "%s": { "startupToReadyMs": %s, "peakRssMb": %s, "readerSharePercent": %s, "scenarios": {' "$target" \
       "$(m_file $target.startup_ms)" "$(max_file $target.rss)" "$( [ $target = raw ] && echo null || m_file $target.reader_share)"
