@@ -54,6 +54,28 @@ public sealed class HealthTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task AStalledWriterIsReportedDegradedWithinTheCheckTimeout()
+    {
+        await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions { Forwarders = true });
+        var service = environment.Service;
+        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 1, TimeSpan.FromSeconds(15));
+
+        // Accepts and holds every byte: the check is abandoned after 2 s, not cancelled (Npgsql's cancellation would
+        // block a thread on the stalled server), so readiness still answers promptly and stays 200.
+        environment.Writer!.Stall();
+        var clock = Stopwatch.StartNew();
+        using var ready = await service.Management.GetAsync(new Uri("health/ready", UriKind.Relative));
+        var elapsed = clock.Elapsed;
+        var body = await ready.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal(HttpStatusCode.OK, ready.StatusCode);
+        var writer = body.GetProperty("checks").GetProperty("writer");
+        Assert.Equal("Degraded", writer.GetProperty("status").GetString());
+        Assert.Equal("no answer within 2 s", writer.GetProperty("description").GetString());
+        Assert.InRange(elapsed, TimeSpan.FromSeconds(1.5), TimeSpan.FromSeconds(5));
+        environment.Writer.Resume();
+    }
+
+    [Fact]
     public async Task SigtermFailsReadinessAtOnceKeepsServingThroughTheDrainDelayAndExitsZero()
     {
         await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions
