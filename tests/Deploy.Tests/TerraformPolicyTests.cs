@@ -38,6 +38,29 @@ public sealed class TerraformPolicyTests
         }
     }
 
+    /// <summary>The environment roots are thin by design (one call of modules/environment; Terraform needs each root
+    /// to declare its variables): everything but the tfvars and the state key in versions.tf must stay the same in
+    /// dev, staging and prod, so an environment cannot drift by an edit made to one copy.</summary>
+    [Fact]
+    public void EnvironmentRootsDifferOnlyInTheirTfvarsAndStateKey()
+    {
+        foreach (var root in new[] { "", "edge" })
+        {
+            var dev = Path.Combine(TerraformTree.Root, "envs", "dev", root);
+            foreach (var file in Directory.GetFiles(dev, "*.tf").Select(Path.GetFileName))
+            {
+                var expected = File.ReadAllText(Path.Combine(dev, file!)).Replace("envs/dev/", "envs/{env}/", StringComparison.Ordinal);
+                foreach (var env in s_environments.Where(e => e != "dev"))
+                {
+                    var path = Path.Combine(TerraformTree.Root, "envs", env, root, file!);
+                    Assert.True(File.Exists(path), $"envs/{env}/{root} has no {file}");
+                    var actual = File.ReadAllText(path).Replace($"envs/{env}/", "envs/{env}/", StringComparison.Ordinal);
+                    Assert.True(expected == actual, $"envs/{env}/{root}/{file} differs from envs/dev/{root}/{file}: environments differ only in terraform.tfvars");
+                }
+            }
+        }
+    }
+
     [Fact]
     public async Task EveryVariableIsTypedAndDescribedAndEveryOutputDescribed()
     {
