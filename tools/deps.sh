@@ -51,8 +51,30 @@ deps_node_tools() {
   export PATH="$TOOLS_DIR/bin:$PATH"
 }
 
+# Terraform is used only for `fmt -check` and parsing (no provider is ever downloaded). Debian does not package it;
+# a machine without it (CodeBuild's standard image) fetches the pinned release from HashiCorp and checks it against
+# the release's SHA256SUMS before unpacking it into .tools/bin.
+TERRAFORM_VERSION="${TERRAFORM_VERSION:-1.11.4}"
+deps_terraform() {
+  command -v terraform >/dev/null && return 0
+  [ -x "$TOOLS_DIR/bin/terraform" ] && { export PATH="$TOOLS_DIR/bin:$PATH"; return 0; }
+  apt_ensure "command -v unzip:unzip" "command -v curl:curl"
+  local arch; arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+  local base="https://releases.hashicorp.com/terraform/$TERRAFORM_VERSION" zip="terraform_${TERRAFORM_VERSION}_linux_${arch}.zip"
+  local tmp; tmp=$(mktemp -d)
+  echo "Installing terraform $TERRAFORM_VERSION into $TOOLS_DIR/bin (releases.hashicorp.com)..." >&2
+  if ! curl -fsSL -o "$tmp/$zip" "$base/$zip" || ! curl -fsSL -o "$tmp/SHA256SUMS" "$base/terraform_${TERRAFORM_VERSION}_SHA256SUMS" \
+     || ! (cd "$tmp" && grep " $zip\$" SHA256SUMS | sha256sum -c --quiet -); then
+    echo "Could not install terraform $TERRAFORM_VERSION: install it by hand (https://developer.hashicorp.com/terraform/install)." >&2
+    rm -rf "$tmp"; return 1
+  fi
+  mkdir -p "$TOOLS_DIR/bin" && unzip -o -q "$tmp/$zip" terraform -d "$TOOLS_DIR/bin" && rm -rf "$tmp"
+  export PATH="$TOOLS_DIR/bin:$PATH"
+}
+
 deps_test() {
   deps_postgres
   apt_ensure "command -v promtool:prometheus" "command -v docker-compose:docker-compose"
   deps_node_tools
+  deps_terraform
 }
