@@ -65,6 +65,9 @@ public sealed class DockerfileContractTests
             COPY test.sh ./
             RUN dotnet publish -o out
             FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble
+            ARG VERSION
+            LABEL org.opencontainers.image.version="$VERSION" org.opencontainers.image.revision="main" \
+                  org.opencontainers.image.source="$SOURCE"
             USER root
             EXPOSE 8080
             ENTRYPOINT ["dotnet", "Catalog.Api.dll"]
@@ -79,6 +82,9 @@ public sealed class DockerfileContractTests
         Assert.Contains(violations, v => v.Contains("ARG SERVICE", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("src/DoesNotExist.csproj does not exist", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("test.sh is excluded", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Contains("LABEL org.opencontainers.image.revision is main", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Contains("ARG SOURCE is not declared in the runtime stage", StringComparison.Ordinal));
+        Assert.DoesNotContain(violations, v => v.Contains("image.version", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -103,6 +103,21 @@ public sealed class DockerfileModel
         if (!declaresService || !usesService)
             yield return "ARG SERVICE must be declared and used by a RUN (it selects the project under src/)";
 
+        // The OCI labels carry what CI passes as build args (buildspec.yml). An ARG declared before FROM, or in
+        // another stage, is empty in the runtime stage: it must be declared there.
+        var runtimeArgs = runtime.All("ARG").Select(a => a.Arguments.Split('=')[0].Trim()).ToHashSet(StringComparer.Ordinal);
+        var labels = runtime.All("LABEL")
+            .SelectMany(l => Regex.Matches(l.Arguments, """([\w.\-]+)=("[^"]*"|\S+)""").Select(m => (Key: m.Groups[1].Value, Value: m.Groups[2].Value.Trim('"'))))
+            .ToDictionary(l => l.Key, l => l.Value, StringComparer.Ordinal);
+        foreach (var (label, arg) in new[] { ("source", "SOURCE"), ("revision", "REVISION"), ("version", "VERSION") })
+        {
+            var key = $"org.opencontainers.image.{label}";
+            if (!labels.TryGetValue(key, out var value) || !Regex.IsMatch(value, $$"""^\$\{?{{arg}}\}?$"""))
+                yield return $"LABEL {key} is {(value is null ? "missing" : value)}, not ${arg} from the build arg";
+            else if (!runtimeArgs.Contains(arg))
+                yield return $"ARG {arg} is not declared in the runtime stage, so LABEL {key} would be empty";
+        }
+
         foreach (var stage in Stages)
         {
             foreach (var copy in stage.All("COPY").Concat(stage.All("ADD")))
