@@ -67,6 +67,7 @@ public static class PlatformExtensions
     /// (probes and /metrics on the management port) and the OpenAPI document.</summary>
     public static WebApplication MapPlatformEndpoints(this WebApplication app)
     {
+        app.Services.LogSecretsReloads();
         app.UsePlatformForwardedHeaders();
         app.UseManagementPortFilter();
         app.UseProblems();

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Platform;
 
@@ -41,6 +43,9 @@ public interface ISecretsState
 
     /// <summary>Raised after a change was loaded successfully.</summary>
     event Action? Reloaded;
+
+    /// <summary>Raised when a change was refused (the last good values stay); the argument is <see cref="Problem"/>.</summary>
+    event Action<string>? ReloadRefused;
 }
 
 internal sealed class SecretsConfigurationSource(SecretsOptions options) : IConfigurationSource
@@ -54,6 +59,7 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
 {
     private readonly SecretsOptions _options;
     private readonly Timer _timer;
+    private const string MissingDirectory = "missing";
     private string _fingerprint = "";
     private int _polling;
 
@@ -68,6 +74,8 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
     public bool RequiredFileMissing { get; private set; }
 
     public event Action? Reloaded;
+
+    public event Action<string>? ReloadRefused;
 
     /// <summary>Counts reload outcomes; set by the metrics wiring once the registry exists.</summary>
     public Action<string>? OnReloadOutcome { get; set; }
@@ -93,12 +101,25 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
             try
             {
                 var (data, loadedFingerprint) = Read(_options);
+                // Vault renders a template with a key missing when its secret path is gone or its policy shrank.
+                // Options validation would then throw in the reload callbacks, on this timer thread, and end the
+                // process; a removed secret is refused like a broken file instead (a restart takes the new set).
+                var removed = Data.Where(kv => !string.IsNullOrEmpty(kv.Value) && string.IsNullOrEmpty(data.GetValueOrDefault(kv.Key))).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToList();
+                if (removed.Count > 0)
+                    throw new SecretsFileException($"Secrets directory {_options.Directory}: {string.Join(", ", removed)} no longer set; a reload may change secrets but not remove them (the last good values stay in force)");
+                var previous = Data;
                 Data = data;
+                if (!TryNotifyReload(out var invalid))
+                {
+                    // A consumer refused the new values (options validation): put the old ones back and tell them again.
+                    Data = previous;
+                    TryNotifyReload(out _);
+                    throw new SecretsFileException($"Secrets directory {_options.Directory}: the reloaded values are invalid ({invalid}); the last good values stay in force");
+                }
                 _fingerprint = loadedFingerprint;
                 Problem = null;
                 RequiredFileMissing = false;
                 OnReloadOutcome?.Invoke("success");
-                OnReload();
                 Reloaded?.Invoke();
             }
             catch (SecretsFileException e)
@@ -108,6 +129,7 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
                 Problem = e.Message;
                 RequiredFileMissing = e.Missing;
                 OnReloadOutcome?.Invoke("failure");
+                ReloadRefused?.Invoke(e.Message);
             }
         }
         finally
@@ -116,12 +138,28 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
         }
     }
 
+    private bool TryNotifyReload(out string? problem)
+    {
+        try
+        {
+            OnReload();
+            problem = null;
+            return true;
+        }
+        catch (Exception e)
+        {
+            problem = e.GetBaseException().Message.ReplaceLineEndings(" ");
+            return false;
+        }
+    }
+
     internal static (Dictionary<string, string?> Data, string Fingerprint) Read(SecretsOptions options)
     {
         var directory = options.Directory;
         if (!System.IO.Directory.Exists(directory))
         {
-            if (options.RequiredFiles.Count == 0) return (new(StringComparer.OrdinalIgnoreCase), "");
+            // The same fingerprint as Fingerprint() gives a missing directory, or every poll would be a "change".
+            if (options.RequiredFiles.Count == 0) return (new(StringComparer.OrdinalIgnoreCase), MissingDirectory);
             throw new SecretsFileException(
                 $"Secrets file {Path.Combine(directory, options.RequiredFiles[0])}: not found (directory {directory} does not exist; it is rendered by Vault Agent, set Secrets:Directory)", missing: true);
         }
@@ -150,7 +188,7 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
 
     private static string Fingerprint(SecretsOptions options)
     {
-        if (!System.IO.Directory.Exists(options.Directory)) return "missing";
+        if (!System.IO.Directory.Exists(options.Directory)) return MissingDirectory;
         var hash = new StringBuilder();
         foreach (var path in System.IO.Directory.GetFiles(options.Directory, "*.json").Order(StringComparer.Ordinal))
             hash.Append(path).Append(':').Append(Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path)))).Append(';');
@@ -214,6 +252,16 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
 
 internal static class SecretsConfiguration
 {
+    /// <summary>One log line per reload, naming what was refused (never a value): the first thing the
+    /// ServiceSecretsReloadFailing runbook asks for.</summary>
+    public static void LogSecretsReloads(this IServiceProvider services)
+    {
+        var state = services.GetRequiredService<ISecretsState>();
+        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Secrets");
+        state.Reloaded += () => logger.LogInformation("Secrets reloaded");
+        state.ReloadRefused += problem => logger.LogWarning("Secrets reload refused: {Problem}", problem);
+    }
+
     /// <summary>Adds the secrets directory as the last (highest-priority) configuration source.</summary>
     public static SecretsConfigurationProvider AddSecretsDirectory(this IConfigurationManager configuration)
     {

@@ -87,6 +87,15 @@ public sealed class ConfigurationTests
         await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"failure\"") >= 1, TimeSpan.FromSeconds(10));
         Assert.Equal(HttpStatusCode.OK, (await service.Management.GetAsync(new Uri("health/ready", UriKind.Relative))).StatusCode);
         await CatalogHttp.CreateAsync(service.Api);
+        Assert.Contains(service.StdoutLines, line => line.Contains("Secrets reload refused", StringComparison.Ordinal) && line.Contains("database.json: invalid JSON", StringComparison.Ordinal));
+
+        // Well-formed but without the password (a Vault template whose secret went away): refused the same way,
+        // rather than failing options validation on the reload thread and ending the process.
+        environment.Secrets.Write("database.json", """{"Database":{"Username":"catalog_app"}}""");
+        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"failure\"") >= 2, TimeSpan.FromSeconds(10));
+        await CatalogHttp.CreateAsync(service.Api);
+        Assert.False(service.Exited.IsCompleted);
+        Assert.Contains(service.StdoutLines, line => line.Contains("Database:Password no longer set", StringComparison.Ordinal));
 
         File.Delete(Path.Combine(environment.Secrets.Path, "database.json"));
         await ReaderFailureTests.WaitUntilAsync(async () =>

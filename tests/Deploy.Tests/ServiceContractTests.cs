@@ -175,6 +175,33 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
         Assert.False(started, "Catalog started without Database:Username/Database:Password: the key check above proves nothing");
     }
 
+    [Fact]
+    public async Task ThePrePromotionSmokeJobPassesWithOnlyItsRenderedArgumentsAndEnvironment()
+    {
+        var smoke = fixture.Chart.Get("AnalysisTemplate").Arr("spec.metrics").Single(m => m!.Str("name") == "smoke")!;
+        var container = smoke.Arr("provider.job.spec.template.spec.containers")[0]!;
+        var args = container.Arr("args").Select(a => a!.GetValue<string>()).ToArray();
+        // The Job has no Vault identity and no ConfigMap: what it renders is all smoke gets in the cluster.
+        var environment = container.Node("env") is JsonArray env
+            ? env.ToDictionary(e => e!.Str("name")!, e => e!.Str("value") ?? throw new InvalidOperationException($"smoke env {e!.Str("name")} is not a literal value"))
+            : [];
+        Assert.Null(container.Node("envFrom"));
+
+        // It calls the preview Service on the API port; here the chart-configured Catalog of the fixture stands in.
+        var at = Array.IndexOf(args, "--base-url");
+        Assert.True(at >= 0 && at + 1 < args.Length, $"the smoke Job passes no --base-url: {string.Join(' ', args)}");
+        var target = new Uri(args[at + 1]);
+        var preview = fixture.Chart.Get("Service", target.Host);
+        Assert.Contains(preview.Arr("spec.ports"), p => p!.Str("port") == target.Port.ToString(CultureInfo.InvariantCulture));
+        args[at + 1] = fixture.Process.Api.BaseAddress!.ToString();
+
+        fixture.Process.UseToken(Tokens.Create("catalog/write", "catalog"));
+        await CatalogHttp.CreateAsync(fixture.Process.Api);
+        var (exitCode, stdout, stderr) = await ServiceProcess.RunCommandAsync(ServiceContractFixture.Project, environment, TimeSpan.FromSeconds(90), args);
+        Assert.True(exitCode == 0, $"smoke {string.Join(' ', args)} exited {exitCode}:\n{stderr}\n{stdout}");
+        Assert.Contains(" 0 failed", stdout, StringComparison.Ordinal);
+    }
+
     private async Task SendTrafficAsync()
     {
         using var list = await fixture.Process.Api.GetAsync(new Uri("api/v1/products", UriKind.Relative));

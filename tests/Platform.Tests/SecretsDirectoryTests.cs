@@ -79,6 +79,71 @@ public sealed class SecretsDirectoryTests : IDisposable
         Assert.Equal("three", restored);
     }
 
+    [Fact]
+    public async Task AReloadThatRemovesASecretIsRefusedAndTheLastGoodValuesStay()
+    {
+        _directory.WriteDatabase("app", "one");
+        using var provider = new SecretsConfigurationProvider(Options("database.json"));
+        provider.Load();
+        var reloads = 0;
+        provider.Reloaded += () => Interlocked.Increment(ref reloads);
+
+        _directory.Write("database.json", """{"Database":{"Username":"app","Password":""}}""");
+        await WaitAsync(() => provider.Problem is not null);
+
+        Assert.Contains("Database:Password no longer set", provider.Problem, StringComparison.Ordinal);
+        Assert.DoesNotContain("one", provider.Problem, StringComparison.Ordinal);
+        Assert.True(provider.TryGet("Database:Password", out var kept));
+        Assert.Equal("one", kept);
+        Assert.Equal(0, Volatile.Read(ref reloads));
+    }
+
+    [Fact]
+    public async Task ValuesAConsumerRejectsOnReloadAreRolledBackInsteadOfEndingTheProcess()
+    {
+        _directory.WriteDatabase("app", "one");
+        using var provider = new SecretsConfigurationProvider(Options("database.json"));
+        provider.Load();
+        var seen = new List<string?>();
+        // Stands for options validation, which throws from the reload callback on the provider's timer thread.
+        using var subscription = Microsoft.Extensions.Primitives.ChangeToken.OnChange(provider.GetReloadToken, () =>
+        {
+            provider.TryGet("Database:Password", out var password);
+            lock (seen) seen.Add(password);
+            if (password == "rejected") throw new InvalidOperationException("Database:Password must not be 'rejected'");
+        });
+
+        _directory.WriteDatabase("app", "rejected");
+        await WaitAsync(() => provider.Problem is not null);
+
+        Assert.Contains("the reloaded values are invalid (Database:Password must not be", provider.Problem, StringComparison.Ordinal);
+        Assert.True(provider.TryGet("Database:Password", out var kept));
+        Assert.Equal("one", kept);
+        lock (seen) Assert.Equal(["rejected", "one"], seen);
+
+        _directory.WriteDatabase("app", "two");
+        await WaitAsync(() => provider.Problem is null);
+        Assert.True(provider.TryGet("Database:Password", out var rotated));
+        Assert.Equal("two", rotated);
+    }
+
+    [Fact]
+    public async Task AnAbsentOptionalDirectoryIsNotReloadedOnEveryPoll()
+    {
+        // smoke and dev-token run without Vault: no directory, nothing required. Every reload would re-validate
+        // options that those commands never set.
+        var options = new SecretsOptions { Directory = Path.Combine(_directory.Path, "absent"), PollInterval = TimeSpan.FromMilliseconds(20) };
+        using var provider = new SecretsConfigurationProvider(options);
+        provider.Load();
+        var reloads = 0;
+        using var subscription = Microsoft.Extensions.Primitives.ChangeToken.OnChange(provider.GetReloadToken, () => Interlocked.Increment(ref reloads));
+
+        await Task.Delay(300);
+
+        Assert.Equal(0, Volatile.Read(ref reloads));
+        Assert.Null(provider.Problem);
+    }
+
     private static async Task WaitAsync(Func<bool> condition)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
