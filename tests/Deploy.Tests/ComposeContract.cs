@@ -45,8 +45,9 @@ public static partial class ComposeContract
         foreach (var (name, migrate) in Services)
         {
             if (services[name] is not JsonObject service || services[migrate] is not JsonObject migration) continue;
-            var published = (service["ports"]?.AsArray() ?? []).Select(p => p is JsonObject o ? o["target"]!.ToString() : p!.ToString().Split('/')[0].Split(':')[^1]).ToHashSet();
-            foreach (var port in new[] { "8080", "8081" })
+            var published = ContainerPorts(service);
+            var project = ServiceContainers.Single(c => c.Service == name).Project;
+            foreach (var port in ServicePorts(project))
                 if (!published.Contains(port)) yield return $"{name} does not publish container port {port}";
             if (!service["healthcheck"]?["test"].Strings().SequenceEqual(ServiceHealthcheck) ?? true)
                 yield return $"{name}'s healthcheck must be [{string.Join(", ", ServiceHealthcheck)}] (the image has no shell or curl)";
@@ -185,6 +186,59 @@ public static partial class ComposeContract
             foreach (var dependency in optionalDependencies)
                 yield return $"{name} depends on {dependency}, which only runs with the logging profile";
         }
+    }
+
+    /// <summary>Every address one container gives another (its environment, and the Prometheus, Grafana and fluent-bit
+    /// files under deploy/compose) names a compose service and a container port that service publishes: renaming a
+    /// service or moving a port breaks this check instead of the stack.</summary>
+    public static IEnumerable<string> AddressViolations(JsonObject compose, IEnumerable<(string Where, string Text)> files)
+    {
+        var services = compose.Services();
+        var sources = services.SelectMany(s => s.Value!.AsObject().Environment().Select(e => (Where: $"{s.Key}: {e.Key}", Text: e.Value))).Concat(files);
+        foreach (var (where, text) in sources)
+        {
+            foreach (var (host, port) in Addresses(text))
+            {
+                if (host is "localhost" or "127.0.0.1" or "0.0.0.0") continue;
+                if (services[host] is not JsonObject target)
+                    yield return $"{where} points at {host}{(port is null ? "" : ":" + port)}, but no compose service is called {host}";
+                else if (port is not null && !ContainerPorts(target).Contains(port))
+                    yield return $"{where} points at {host}:{port}, a port {host} does not publish ({string.Join(", ", ContainerPorts(target).Order())})";
+            }
+        }
+    }
+
+    /// <summary>Host and port (when given) of URLs, Npgsql connection strings, Prometheus targets and fluent-bit outputs.</summary>
+    internal static IEnumerable<(string Host, string? Port)> Addresses(string text)
+    {
+        foreach (Match m in Regex.Matches(text, @"\b[a-z][a-z0-9+.-]*://([a-z][a-z0-9.-]*)(?::(\d+))?", RegexOptions.IgnoreCase))
+            yield return (m.Groups[1].Value, m.Groups[2].Success ? m.Groups[2].Value : null);
+        if (Regex.IsMatch(text, @"(^|;)\s*Host\s*=", RegexOptions.IgnoreCase))
+        {
+            var pairs = text.Split(';', StringSplitOptions.RemoveEmptyEntries).Select(p => p.Split('=', 2)).Where(p => p.Length == 2)
+                .ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
+            yield return (pairs["Host"], pairs.GetValueOrDefault("Port", "5432"));
+        }
+        foreach (Match targets in Regex.Matches(text, @"targets:\s*\[([^\]]*)\]"))
+        {
+            foreach (Match m in Regex.Matches(targets.Groups[1].Value, @"([a-z][a-z0-9.-]*):(\d+)"))
+                yield return (m.Groups[1].Value, m.Groups[2].Value);
+        }
+        foreach (Match m in Regex.Matches(text, @"^\s*Host\s+(\S+)\s*\n\s*Port\s+(\d+)", RegexOptions.Multiline))
+            yield return (m.Groups[1].Value, m.Groups[2].Value);
+    }
+
+    /// <summary>Container ports a service publishes (short "host:container" or long syntax) or exposes.</summary>
+    public static HashSet<string> ContainerPorts(JsonObject service) =>
+        (service["ports"]?.AsArray() ?? []).Select(p => p is JsonObject o ? o["target"]!.ToString() : p!.ToString().Split('/')[0].Split(':')[^1])
+            .Concat(service["expose"].Strings().Select(e => e.Split('/')[0]))
+            .ToHashSet();
+
+    /// <summary>The API and management ports a service binds (its appsettings.json, Hosting section).</summary>
+    public static string[] ServicePorts(string project)
+    {
+        var hosting = JsonNode.Parse(File.ReadAllText(Repo.PathOf("src", project, "appsettings.json")))!["Hosting"]!;
+        return [hosting["ApiPort"]!.ToString(), hosting["ManagementPort"]!.ToString()];
     }
 
     [GeneratedRegex(@"(^|;)\s*(password|pwd|user ?name|user ?id|user)\s*=", RegexOptions.IgnoreCase)]

@@ -74,6 +74,40 @@ public sealed class ComposeTests(ComposeFixture fixture) : IClassFixture<Compose
         Assert.Contains("catalog must wait for catalog-migrate to complete successfully", violations);
     }
 
+    private static IEnumerable<(string Where, string Text)> ComposeConfigFiles() =>
+        Directory.EnumerateFiles(Repo.PathOf("deploy", "compose"), "*", SearchOption.AllDirectories)
+            .Where(f => f.EndsWith(".yml", StringComparison.Ordinal) || f.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".conf", StringComparison.Ordinal))
+            .Select(f => (Path.GetRelativePath(Repo.Root, f), File.ReadAllText(f)));
+
+    [Fact]
+    public void EveryAddressOneContainerGivesAnotherNamesAServiceAndAPortItPublishes()
+    {
+        var files = ComposeConfigFiles().ToList();
+        var addresses = files.SelectMany(f => ComposeContract.Addresses(f.Text)).Select(a => a.Host).ToHashSet();
+        // The check has something to check: the scrape targets, the datasources and the log output are all found.
+        Assert.Superset(new HashSet<string> { "catalog", "assets", "prometheus", "jaeger", "elasticsearch" }, addresses);
+
+        var violations = ComposeContract.AddressViolations(Compose, files).ToList();
+
+        Assert.True(violations.Count == 0, string.Join('\n', violations));
+    }
+
+    [Fact]
+    public void ARenamedServiceOrAMovedPortBreaksTheAddressesThatNameIt()
+    {
+        var broken = fixture.Mutable();
+        broken.Service("assets")["environment"]!["OTEL_EXPORTER_OTLP_ENDPOINT"] = "http://tracing:4317";
+        broken.Service("catalog")["environment"]!["Database__Reader"] = "Host=postgres-replica;Port=5433;Database=catalog";
+        broken.Service("elasticsearch")["ports"] = new JsonArray("127.0.0.1:9201:9201");
+
+        var violations = ComposeContract.AddressViolations(broken, ComposeConfigFiles()).ToList();
+
+        Assert.Contains(violations, v => v.StartsWith("assets: OTEL_EXPORTER_OTLP_ENDPOINT points at tracing:4317, but no compose service is called tracing", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.StartsWith("catalog: Database__Reader points at postgres-replica:5433, a port postgres-replica does not publish", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.StartsWith("deploy/compose/fluent-bit/fluent-bit.conf points at elasticsearch:9200", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.StartsWith("deploy/compose/grafana/provisioning/datasources/datasources.yml points at elasticsearch:9200", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void EveryEnvironmentVariableOfTheServicesIsAConfigurationKeyTheyBind()
     {
