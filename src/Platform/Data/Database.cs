@@ -135,12 +135,10 @@ public sealed class Database<TContext> where TContext : DbContext
                     throw new DatabaseUnavailableException("The database is not accepting writes right now.", e,
                         outcomeUnknown: false, retryAfter: TimeSpan.FromSeconds(5));
                 }
-                if (reason == "read_only")
-                {
-                    // The old writer after a failover: its pooled connections will all answer 25006; open new ones,
-                    // which resolve the cluster endpoint's DNS again.
-                    _dataSources.Writer.Clear();
-                }
+                // The old writer after a failover answers 25006 on every pooled connection; a refused or dropped one
+                // means the server behind the endpoint went away, and its other idle connections are dead too. Either
+                // way the pool's connections are worthless: new ones resolve the cluster endpoint's DNS again.
+                _dataSources.Writer.Clear();
                 PlatformMetrics.DbWriterRetries.WithLabels(reason == "read_only" ? "read_only" : "connect").Inc();
                 Activity.Current?.AddEvent(new ActivityEvent($"writer retry ({reason})"));
                 _logger.LogDebug("Writer operation did not run ({Reason}); retrying in {Delay} ms", reason, delay.TotalMilliseconds);
