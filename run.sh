@@ -115,6 +115,7 @@ case "${1:-start}" in
   *) echo "usage: ./run.sh [start|stop|token]" >&2; exit 2 ;;
 esac
 
+deps_dotnet
 deps_postgres
 deps_node_tools
 apt_ensure "command -v curl:curl"
@@ -130,8 +131,8 @@ trap 'exit 0' INT TERM
 trap stop_all EXIT
 
 log "Building (dotnet build -c $CONFIGURATION)"
-dotnet build src/Catalog.Api -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v quiet >/dev/null
-dotnet build src/Assets.Api -c "$CONFIGURATION" -nologo -clp:ErrorsOnly -v quiet >/dev/null
+quiet_build src/Catalog.Api -c "$CONFIGURATION" -nologo
+quiet_build src/Assets.Api -c "$CONFIGURATION" -nologo
 [ -f "$STATE/pg/primary/PG_VERSION" ] || log "Creating the PostgreSQL writer and its streaming reader in .local/pg"
 pg_cluster_start "$STATE/pg" "$PG_PRIMARY_PORT" "$PG_STANDBY_PORT"
 

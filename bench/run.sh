@@ -51,14 +51,15 @@ pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; pg_cluster_stop "$STATE/pg"; }
 trap cleanup EXIT
 
+deps_dotnet
 deps_postgres
 deps_node_tools
 apt_ensure "command -v wrk:wrk" "command -v curl:curl"
 
 log "Building Release"
-dotnet build src/Catalog.Api -c $BIN -nologo -clp:ErrorsOnly -v quiet >/dev/null
-dotnet build src/Assets.Api -c $BIN -nologo -clp:ErrorsOnly -v quiet >/dev/null
-dotnet build bench/RawFloor -c $BIN -nologo -clp:ErrorsOnly -v quiet >/dev/null
+quiet_build src/Catalog.Api -c $BIN -nologo
+quiet_build src/Assets.Api -c $BIN -nologo
+quiet_build bench/RawFloor -c $BIN -nologo
 
 log "Fresh PostgreSQL writer + reader in bench/.state"
 pg_cluster_stop "$STATE/pg"; rm -rf "$STATE"; mkdir -p "$STATE" "$RESULTS"

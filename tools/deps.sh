@@ -25,6 +25,20 @@ apt_ensure() {
     || { $sudo apt-get update -qq >/dev/null && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
 }
 
+# The .NET SDK global.json asks for (10.0, any feature band at or above it). Not installed here: Microsoft's
+# packages need their apt repository or the install script, a choice the machine's owner makes.
+deps_dotnet() {
+  local want; want=$(sed -n 's/.*"version": *"\([0-9]*\)\..*/\1/p' global.json | head -n 1)
+  if ! command -v dotnet >/dev/null || ! dotnet --list-sdks 2>/dev/null | grep -q "^$want\."; then
+    echo "Missing: the .NET $want SDK (global.json). Install it: https://learn.microsoft.com/dotnet/core/install/linux-debian" \
+         "(apt install dotnet-sdk-$want.0 from packages.microsoft.com), or https://dot.net/v1/dotnet-install.sh --channel $want.0" >&2
+    return 1
+  fi
+}
+
+# dotnet build, silent when it builds; the compiler's errors and a non-zero exit when it does not.
+quiet_build() { local out; out=$(dotnet build "$@" -clp:ErrorsOnly 2>&1) || { echo "$out" >&2; echo "dotnet build $* failed" >&2; return 1; }; }
+
 have_postgres() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 pg_bin() { dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)"; }
 
@@ -73,6 +87,7 @@ deps_terraform() {
 }
 
 deps_test() {
+  deps_dotnet
   deps_postgres
   apt_ensure "command -v promtool:prometheus" "command -v docker-compose:docker-compose"
   deps_node_tools
