@@ -6,14 +6,15 @@
 #   ./run.sh          start (foreground; Ctrl-C stops everything it started)
 #   ./run.sh stop     stop what a previous ./run.sh left running
 #   ./run.sh token    print a fresh dev token
-# State lives in .local/ (git-ignored): database files, secrets, logs. Delete it to start from scratch.
+# State lives in .local/ (git-ignored; RUN_STATE_DIR moves it): database files, secrets, logs. Delete it to start
+# from scratch. Every port has a variable below (PG_PRIMARY_PORT=… ./run.sh) for when one is taken.
 set -euo pipefail
 cd "$(dirname "$0")"
 . tools/deps.sh
 . tools/postgres.sh
 
 ROOT=$PWD
-STATE=$ROOT/.local
+STATE=${RUN_STATE_DIR:-$ROOT/.local}
 PG_PRIMARY_PORT=${PG_PRIMARY_PORT:-55432}
 PG_STANDBY_PORT=${PG_STANDBY_PORT:-55433}
 CATALOG_PORT=${CATALOG_PORT:-5100}
@@ -83,7 +84,7 @@ start_s3() {
     kill -0 "$!" 2>/dev/null || { cat "$STATE/logs/s3.log" >&2; return 1; }
     sleep 0.25
   done
-  echo "s3rver did not start; see .local/logs/s3.log" >&2; return 1
+  echo "s3rver did not start; see $STATE/logs/s3.log" >&2; return 1
 }
 
 # Services run from their output folder: that is their content root (appsettings.json), as in the container.
@@ -105,7 +106,7 @@ start_service() { # start_service NAME PROJECT API_PORT MANAGEMENT_PORT
     kill -0 "$!" 2>/dev/null || { tail -n 20 "$STATE/logs/$name.log" >&2; return 1; }
     sleep 0.5
   done
-  echo "$name did not become ready; see .local/logs/$name.log" >&2; return 1
+  echo "$name did not become ready; see $STATE/logs/$name.log" >&2; return 1
 }
 
 case "${1:-start}" in
@@ -133,7 +134,7 @@ trap stop_all EXIT
 log "Building (dotnet build -c $CONFIGURATION)"
 quiet_build src/Catalog.Api -c "$CONFIGURATION" -nologo
 quiet_build src/Assets.Api -c "$CONFIGURATION" -nologo
-[ -f "$STATE/pg/primary/PG_VERSION" ] || log "Creating the PostgreSQL writer and its streaming reader in .local/pg"
+[ -f "$STATE/pg/primary/PG_VERSION" ] || log "Creating the PostgreSQL writer and its streaming reader in $STATE/pg"
 pg_cluster_start "$STATE/pg" "$PG_PRIMARY_PORT" "$PG_STANDBY_PORT"
 
 write_secrets "$STATE/secrets/catalog" catalog_app dev-only-catalog-app
@@ -165,11 +166,11 @@ cat <<SUMMARY
   Catalog management  http://127.0.0.1:$CATALOG_MANAGEMENT_PORT/health/ready · /metrics
   Assets API          http://127.0.0.1:$ASSETS_PORT/api/v1/products/{productId}/assets   (OpenAPI: /openapi/v1.json)
   Assets management   http://127.0.0.1:$ASSETS_MANAGEMENT_PORT/health/ready · /metrics
-  S3 (s3rver)         http://127.0.0.1:$S3_PORT/assets   (data in .local/s3)
+  S3 (s3rver)         http://127.0.0.1:$S3_PORT/assets   (data in $STATE/s3)
   PostgreSQL          writer 127.0.0.1:$PG_PRIMARY_PORT · reader 127.0.0.1:$PG_STANDBY_PORT
-  Logs                .local/logs/
-  Dev write token     in .local/run.env (DEV_TOKEN) — DEV-ONLY, valid 8 h; ./run.sh token prints a new one
+  Logs                $STATE/logs/
+  Dev write token     in $STATE/run.env (DEV_TOKEN) — DEV-ONLY, valid 8 h; ./run.sh token prints a new one
 
-  source .local/run.env   then try the README's curl examples. Ctrl-C (or ./run.sh stop) stops everything.
+  source $STATE/run.env   then try the README's curl examples. Ctrl-C (or ./run.sh stop) stops everything.
 SUMMARY
 wait
