@@ -33,6 +33,21 @@ public sealed class CommandsTests(AssetsFixture fixture)
     }
 
     [Fact]
+    public async Task TheHealthcheckCommandReportsReadinessAsItsExitCode()
+    {
+        // What compose's healthcheck runs inside the image (no curl there): exit 0 when /health/ready answers 200.
+        var settings = fixture.AssetsSettings();
+        settings["Hosting__ManagementPort"] = fixture.Assets.ManagementPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (ready, _, readyError) = await ServiceProcess.RunCommandAsync(AssetsFixture.Project, settings, TimeSpan.FromSeconds(60), "healthcheck");
+        Assert.True(ready == 0, readyError);
+
+        settings["Hosting__ManagementPort"] = Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var (down, _, downError) = await ServiceProcess.RunCommandAsync(AssetsFixture.Project, settings, TimeSpan.FromSeconds(60), "healthcheck");
+        Assert.Equal(1, down);
+        Assert.Contains("healthcheck", downError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SmokePassesAgainstAHealthyServiceAndFailsAgainstNothing()
     {
         var settings = fixture.AssetsSettings();

@@ -67,6 +67,27 @@ public sealed class UploadFlowTests(AssetsFixture fixture)
     }
 
     [Fact]
+    public async Task WithAKmsKeyConfiguredUploadsAreSignedToRequestSseKmsWithThatKey()
+    {
+        const string key = "arn:aws:kms:eu-west-1:111122223333:key/0b5c6a1e-8f7d-4c1e-9a0b-2d3e4f5a6b7c";
+        await using var assets = fixture.StartAssets(new Dictionary<string, string> { ["Storage__KmsKeyId"] = key });
+        await assets.WaitReadyAsync();
+        var created = await CreateAsync(assets.Api, await fixture.CreateProductAsync(), Request(Image()));
+
+        // Signed, so a client cannot drop them or name another key; the client sends them as the response says.
+        var signed = HttpUtility.ParseQueryString(new Uri(created.UploadUrl).Query)["X-Amz-SignedHeaders"]!.Split(';');
+        Assert.Contains("x-amz-server-side-encryption", signed);
+        Assert.Contains("x-amz-server-side-encryption-aws-kms-key-id", signed);
+        var headers = created.Upload.GetProperty("headers");
+        Assert.Equal("aws:kms", headers.GetProperty("x-amz-server-side-encryption").GetString());
+        Assert.Equal(key, headers.GetProperty("x-amz-server-side-encryption-aws-kms-key-id").GetString());
+
+        // Without the setting (the fixture's Assets) the bucket's default encryption applies and nothing is signed.
+        var plain = await CreateAsync(Api, await fixture.CreateProductAsync(), Request(Image()));
+        Assert.DoesNotContain("x-amz-server-side-encryption", HttpUtility.ParseQueryString(new Uri(plain.UploadUrl).Query)["X-Amz-SignedHeaders"]!, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task FileNamesAreStoredAsGivenButNeverUsedInObjectKeys()
     {
         var productId = await fixture.CreateProductAsync();
