@@ -41,12 +41,17 @@ public sealed class ProductsApiTests(CatalogFixture fixture)
     [Fact]
     public async Task AReadWithTheCurrentETagAnswersNotModified()
     {
-        var id = (await CreateAsync(Api)).GetProperty("id").GetString();
+        var created = await CreateAsync(Api);
+        var (id, sku) = (created.GetProperty("id").GetString(), created.GetProperty("sku").GetString());
         await fixture.Cluster.WaitForReplayAsync();
-        using var first = await Api.GetAsync(new Uri($"api/v1/products/{id}", UriKind.Relative));
-        using var again = await GetAsync(Api, $"api/v1/products/{id}", h => h.IfNoneMatch.Add(first.Headers.ETag!));
-        Assert.Equal(HttpStatusCode.NotModified, again.StatusCode);
-        Assert.Empty(await again.Content.ReadAsByteArrayAsync());
+        foreach (var path in new[] { $"api/v1/products/{id}", $"api/v1/products/by-sku/{sku}" })
+        {
+            using var first = await Api.GetAsync(new Uri(path, UriKind.Relative));
+            using var again = await GetAsync(Api, path, h => h.IfNoneMatch.Add(first.Headers.ETag!));
+            Assert.Equal(HttpStatusCode.NotModified, again.StatusCode);
+            Assert.Empty(await again.Content.ReadAsByteArrayAsync());
+            Assert.Equal(first.Headers.ETag, again.Headers.ETag);
+        }
     }
 
     [Fact]
