@@ -40,6 +40,8 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 TARGETS=${TARGETS:-raw service-on service-off}
 SEED_ROWS=${SEED_ROWS:-10000}
+# Extra environment for the services (both), e.g. GC settings to try: SERVICE_ENV="DOTNET_GCgen0size=0x1000000".
+SERVICE_ENV=${SERVICE_ENV:-}
 STATE=$PWD/bench/.state
 RESULTS=$PWD/bench/results
 PRIMARY_PORT=57432 STANDBY_PORT=57433 API_PORT=57100 MANAGEMENT_PORT=57101 SINK_PORT=57200
@@ -135,7 +137,7 @@ start() {
         dotnet RawFloor.dll --urls "http://127.0.0.1:$API_PORT") >"$STATE/$target.log" 2>&1 &
       ready_url="http://127.0.0.1:$API_PORT/health" ;;
     service-*)
-      (cd "$CATALOG_DIR" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" $(telemetry_env "$target") \
+      (cd "$CATALOG_DIR" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" $(telemetry_env "$target") $SERVICE_ENV \
         dotnet Catalog.Api.dll) >"$STATE/$target.log" 2>&1 &
       ready_url="http://127.0.0.1:$MANAGEMENT_PORT/health/ready" ;;
   esac
@@ -149,7 +151,7 @@ start() {
   ASSETS_PID=$TARGET_PID
   if [ "$target" != raw ]; then
     started=$(date +%s%N)
-    (cd "$ASSETS_DIR" && exec env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-app" $(telemetry_env "$target") \
+    (cd "$ASSETS_DIR" && exec env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-app" $(telemetry_env "$target") $SERVICE_ENV \
       dotnet Assets.Api.dll) >"$STATE/$target-assets.log" 2>&1 &
     ASSETS_PID=$!
     pids+=("$ASSETS_PID")
@@ -198,6 +200,7 @@ for target in $TARGETS; do
       wrk -t$THREADS -c$CONNECTIONS -d$((TARGET_WARMUP / 4))s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" >/dev/null
   done
   rss_sampler "$TARGET_PID" "$STATE/$target.rss.r$ROUND" &
+  [ "$target" != raw ] && rss_sampler "$ASSETS_PID" "$STATE/$target-assets.rss.r$ROUND" &
   if [ "$target" != raw ]; then reader_before=$(reads_by reader); writer_before=$(reads_by writer); fi
   for scenario in get-by-id list; do run_wrk $target $scenario; done
   if [ "$target" != raw ]; then
@@ -263,7 +266,7 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
     echo "| $target | $(m_file $target.startup_ms) | $(max_file $target.rss) | $( [ $target = raw ] && echo n/a || m_file $target.reader_share) |"
   done
   for target in ${TARGETS/raw/}; do
-    echo "| $target (assets) | $(m_file $target-assets.startup_ms) | | |"
+    echo "| $target (assets) | $(m_file $target-assets.startup_ms) | $(max_file $target-assets.rss) | |"
   done
 } > "$RESULTS/report.md"
 
@@ -274,8 +277,9 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
   first_target=1
   for target in $TARGETS; do
     [ $first_target -eq 1 ] || echo ","; first_target=0
-    printf '    "%s": { "startupToReadyMs": %s, "peakRssMb": %s, "readerSharePercent": %s, "scenarios": {' "$target" \
-      "$(m_file $target.startup_ms)" "$(max_file $target.rss)" "$( [ $target = raw ] && echo null || m_file $target.reader_share)"
+    printf '    "%s": { "startupToReadyMs": %s, "peakRssMb": %s, "readerSharePercent": %s, "assetsStartupToReadyMs": %s, "assetsPeakRssMb": %s, "scenarios": {' "$target" \
+      "$(m_file $target.startup_ms)" "$(max_file $target.rss)" "$( [ $target = raw ] && echo null || m_file $target.reader_share)" \
+      "$( [ $target = raw ] && echo null || m_file $target-assets.startup_ms)" "$( [ $target = raw ] && echo null || max_file $target-assets.rss)"
     first=1
     for scenario in get-by-id list create get-asset; do
       [ $first -eq 1 ] || printf ','; first=0

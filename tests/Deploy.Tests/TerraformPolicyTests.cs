@@ -126,6 +126,79 @@ public sealed class TerraformPolicyTests
     }
 
     [Fact]
+    public async Task ImagePullsTokenExchangeAndS3StayInsideTheVpc()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var network = tree["modules/network"];
+
+        // ECR (API and layers), STS (the IRSA token exchange) and CloudWatch Logs over interface endpoints in the
+        // private subnets, with private DNS so the SDKs' default endpoints resolve to them.
+        var endpoints = network.Variables["interface_endpoints"]["default"]!.AsArray().Select(e => e!.ToString()).ToHashSet();
+        Assert.Superset(new HashSet<string> { "ecr.api", "ecr.dkr", "sts", "logs" }, endpoints);
+        Assert.DoesNotContain(tree.Directories.Values.SelectMany(d => d.ModuleCalls), c => c.Body.ContainsKey("interface_endpoints"));
+        var interfaceEndpoint = Assert.Single(network.Resources("aws_vpc_endpoint"), e => e.Text("vpc_endpoint_type") == "Interface");
+        Assert.True(interfaceEndpoint.Flag("private_dns_enabled"));
+        Assert.Contains("aws_subnet.private", interfaceEndpoint["subnet_ids"]!.ToJsonString(), StringComparison.Ordinal);
+
+        // S3 through the free gateway endpoint, on the route tables of the pods' and the databases' subnets.
+        var s3 = Assert.Single(network.Resources("aws_vpc_endpoint"), e => e.Text("vpc_endpoint_type") == "Gateway");
+        Assert.EndsWith(".s3", s3.Text("service_name"), StringComparison.Ordinal);
+        var routes = s3["route_table_ids"]!.ToJsonString();
+        Assert.Contains("aws_route_table.private", routes, StringComparison.Ordinal);
+        Assert.Contains("aws_route_table.database", routes, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task TheBastionHasNoInboundRuleNoPublicAddressAndOnlySsmRights()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var bastion = tree["modules/bastion"];
+
+        var instance = Assert.Single(bastion.Resources("aws_instance"));
+        Assert.False(instance.Flag("associate_public_ip_address"));
+        Assert.Null(instance["key_name"]);
+        Assert.Equal("required", instance.Nested("metadata_options")!["http_tokens"]?.ToString());
+        Assert.True(instance.Nested("root_block_device")!["encrypted"]?.GetValue<bool>());
+        Assert.Empty(bastion.Resources("aws_vpc_security_group_ingress_rule"));
+        Assert.Null(Assert.Single(bastion.Resources("aws_security_group"))["ingress"]);
+        var attachment = Assert.Single(bastion.Resources("aws_iam_role_policy_attachment"));
+        Assert.EndsWith(":iam::aws:policy/AmazonSSMManagedInstanceCore", attachment.Text("policy_arn"), StringComparison.Ordinal);
+        Assert.Empty(bastion.Resources("aws_iam_role_policy"));
+
+        var call = Assert.Single(tree["modules/environment"].ModuleCalls, c => c.Name == "bastion");
+        Assert.Contains("private_subnet_ids", call.Text("subnet_id"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CloudFrontCachesOnlyWhatTheOriginAllowsAndKeysOnTheReadYourWritesToken()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var cdn = tree["modules/api-cdn"];
+
+        // Cache-Control from the service decides (default and minimum TTL 0); a pinned read answers private, no-store.
+        var policy = Assert.Single(cdn.Resources("aws_cloudfront_cache_policy"));
+        Assert.Equal("0", policy["default_ttl"]!.ToString());
+        Assert.Equal("0", policy["min_ttl"]!.ToString());
+        var key = policy.Nested("parameters_in_cache_key_and_forwarded_to_origin")!.ToJsonString();
+        Assert.Contains("\"query_string_behavior\":\"all\"", key, StringComparison.Ordinal);
+        Assert.Contains("${var.read_your_writes_header}", key, StringComparison.Ordinal);
+        Assert.Contains("\"Authorization\"", key, StringComparison.Ordinal);
+
+        // The header CloudFront keys on is the one the platform reads and writes.
+        var platform = File.ReadAllText(Repo.PathOf("src", "Platform", "Data", "ReadYourWrites.cs"));
+        var header = System.Text.RegularExpressions.Regex.Match(platform, "const string Header = \"([^\"]+)\"").Groups[1].Value;
+        Assert.Equal(header, cdn.Variables["read_your_writes_header"]["default"]!.ToString());
+        Assert.DoesNotContain(tree.Directories.Values.SelectMany(d => d.ModuleCalls), c => c.Body.ContainsKey("read_your_writes_header"));
+
+        var distribution = Assert.Single(cdn.Resources("aws_cloudfront_distribution"));
+        var behaviour = distribution.Nested("default_cache_behavior")!;
+        Assert.Equal(["GET", "HEAD"], behaviour["cached_methods"]!.AsArray().Select(m => m!.ToString()));
+        Assert.Equal("https-only", behaviour["viewer_protocol_policy"]!.ToString());
+        // Errors are never cached beyond what the origin says: a 503 during a failover is not served to everyone.
+        Assert.Contains("\"error_caching_min_ttl\":0", distribution["dynamic"]!.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheEksApiEndpointIsPrivateOnly()
     {
         var tree = await TerraformTree.LoadRepositoryAsync();
