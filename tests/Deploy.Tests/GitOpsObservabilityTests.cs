@@ -88,6 +88,30 @@ public sealed partial class GitOpsObservabilityTests
         Assert.Equal("kube-prometheus-stack", GitOpsRepository.Sources(application).First().Str("helm.releaseName"));
     }
 
+    [Theory]
+    [MemberData(nameof(ChartRendering.Deployments), MemberType = typeof(ChartRendering))]
+    public async Task TheNetworkPolicyOpensExactlyTheNamespacesThePlatformInstallsInto(string service, string environment)
+    {
+        var rendered = await ChartRendering.RenderAsync(service, environment);
+        var policy = rendered.OfKind("NetworkPolicy").Single(p => p.Arr("spec.policyTypes").Count == 2 && p.Node("spec.ingress") is JsonArray ingress && ingress.Count > 1);
+
+        // Namespace a rule admits, by the port it opens: a NetworkPolicy naming a namespace nothing runs in blocks
+        // scrapes, secrets or traces without any error in the service's logs.
+        static string NamespaceFor(JsonArray rules, string peers, int port) => rules
+            .Where(r => r!.Arr("ports").Any(p => p!.Str("port") == port.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+            .SelectMany(r => r!.Arr(peers)).Select(p => p!.Node("namespaceSelector")?["matchLabels"]?["kubernetes.io/metadata.name"]?.ToString())
+            .Single(n => n is not null)!;
+        var ingressRules = policy.Arr("spec.ingress");
+        var egressRules = policy.Arr("spec.egress");
+
+        var prometheus = await GitOpsRepository.ApplicationAsync(environment, "kube-prometheus-stack");
+        Assert.Equal(prometheus.Str("spec.destination.namespace"), NamespaceFor(ingressRules, "from", 8081));
+        var vault = await GitOpsRepository.ApplicationAsync(environment, "vault");
+        Assert.Equal(vault.Str("spec.destination.namespace"), NamespaceFor(egressRules, "to", 8200));
+        var jaeger = await GitOpsRepository.ApplicationAsync(environment, "jaeger");
+        Assert.Equal(jaeger.Str("spec.destination.namespace"), NamespaceFor(egressRules, "to", 4317));
+    }
+
     [Fact]
     public async Task TheOtlpEndpointTheServicesUseLeadsToJaeger()
     {
