@@ -89,7 +89,7 @@ deps_terraform() {
 deps_test() {
   deps_dotnet
   deps_postgres
-  apt_ensure "command -v promtool:prometheus" "command -v docker-compose:docker-compose"
+  apt_ensure "command -v promtool:prometheus" "command -v docker-compose:docker-compose" "command -v jq:jq"
   deps_node_tools
   deps_terraform
 }

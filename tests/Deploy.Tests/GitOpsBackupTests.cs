@@ -43,6 +43,44 @@ public sealed partial class GitOpsBackupTests
         Assert.All(s_strippedFields, field => Assert.Contains("." + field, script, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task TheCronJobsJqProgramTurnsWhatKubectlPrintsIntoTheRunbooksSampleExport()
+    {
+        var (cronJob, _) = await BackupAsync("dev");
+        var script = cronJob.Arr("spec.jobTemplate.spec.template.spec.containers")[0]!.Arr("args")[0]!.ToString();
+        var program = JqProgram().Match(script);
+        Assert.True(program.Success, "the CronJob's script has no jq --slurp '…' program");
+        var expected = await SampleExportAsync();
+
+        // What the two kubectl calls print: Lists of the live objects, with everything the cluster adds to them.
+        var live = expected.Arr("items").Select(i => Live(i!.AsObject())).ToList();
+        var argo = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = new JsonArray([.. live.Where(i => i.Str("kind") != "ConfigMap")]) };
+        var configMaps = new JsonObject { ["apiVersion"] = "v1", ["kind"] = "List", ["items"] = new JsonArray([.. live.Where(i => i.Str("kind") == "ConfigMap")]) };
+        var output = await Tool.RunAsync(Tool.Find("jq", "Install jq (apt install jq): the CronJob's export program runs through it."),
+            ["--slurp", program.Groups[1].Value], stdin: argo.ToJsonString() + "\n" + configMaps.ToJsonString());
+
+        Assert.True(JsonNode.DeepEquals(expected, JsonNode.Parse(output)), $"jq exported:\n{output}\nthe runbook shows:\n{expected}");
+    }
+
+    /// <summary>An exported object as the API server returns it: status, server-set metadata, last-applied annotation.</summary>
+    private static JsonObject Live(JsonObject exported)
+    {
+        var live = exported.DeepClone().AsObject();
+        var metadata = live["metadata"]!.AsObject();
+        metadata["uid"] = Guid.NewGuid().ToString();
+        metadata["resourceVersion"] = "12345";
+        metadata["generation"] = 3;
+        metadata["creationTimestamp"] = "2026-11-01T00:00:00Z";
+        metadata["managedFields"] = new JsonArray(new JsonObject { ["manager"] = "argocd-controller", ["operation"] = "Update" });
+        metadata["ownerReferences"] = new JsonArray(new JsonObject { ["kind"] = "ApplicationSet", ["name"] = "services" });
+        var annotations = metadata["annotations"] as JsonObject ?? [];
+        annotations["kubectl.kubernetes.io/last-applied-configuration"] = exported.ToJsonString();
+        metadata["annotations"] = annotations;
+        live["status"] = new JsonObject { ["sync"] = new JsonObject { ["status"] = "Synced" } };
+        live["operation"] = new JsonObject { ["sync"] = new JsonObject { ["revision"] = "abc" } };
+        return live;
+    }
+
     [Theory]
     [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
     public async Task TheBackupJobReadsNoSecretAndWritesOnlyWhereTerraformLetsIt(string environment)
@@ -87,6 +125,9 @@ public sealed partial class GitOpsBackupTests
         Assert.True(block.Success, "the runbook has no sample export (a yaml block under \"What an export looks like\")");
         return (await ChartRendering.YamlToJsonAsync(block.Groups[1].Value))[0]!.AsObject();
     }
+
+    [GeneratedRegex(@"(?s)jq --slurp '(.*?)' \|")]
+    private static partial Regex JqProgram();
 
     [GeneratedRegex(@"(?s)## What an export looks like\n.*?```yaml\n(.*?)```")]
     private static partial Regex SampleBlock();
