@@ -224,3 +224,65 @@ public sealed class PublishedService : IAsyncDisposable
         _process.Dispose();
     }
 }
+
+/// <summary>The same recipe builds Assets: the build stage replayed with SERVICE=Assets.Api, the output started as the
+/// container starts it. Catalog and S3 are left unreachable: they are dependencies, so the pod is ready (Degraded).</summary>
+public sealed class DockerfilePublishAssetsTests
+{
+    [Fact]
+    public async Task TheSameRecipeBuildsAssetsWhichMigratesAndBecomesReady()
+    {
+        var work = Path.Combine(Path.GetTempPath(), "dockerfile-publish-assets-" + Guid.NewGuid().ToString("N")[..12]);
+        try
+        {
+            var output = await DockerfileBuildStage.RunAsync(
+                new Dictionary<string, string> { ["SERVICE"] = "Assets.Api", ["VERSION"] = PublishedCatalogFixture.ImageVersion }, work);
+            Assert.True(File.Exists(Path.Combine(output, "service")), "the apphost was not renamed to service");
+            Assert.False(File.Exists(Path.Combine(output, "Assets.Api")), "the apphost was copied, not renamed");
+            Assert.True(File.Exists(Path.Combine(output, "Assets.Api.dll")));
+            Assert.True(File.Exists(Path.Combine(output, "appsettings.json")));
+
+            await using var cluster = await PostgresCluster.StartAsync(new PostgresClusterOptions { WithStandby = false });
+            using var migrator = new SecretsDirectory();
+            migrator.WriteDatabase("assets_migrator", PostgresCluster.DevPassword("assets_migrator"));
+            var migration = await PublishedService.RunAsync(output, Configuration(cluster, migrator.Path), "migrate");
+            Assert.True(migration.ExitCode == 0, migration.Output);
+
+            using var secrets = new SecretsDirectory();
+            secrets.WriteDatabase("assets_app", PostgresCluster.DevPassword("assets_app"));
+            var configuration = Configuration(cluster, secrets.Path);
+            await using var service = PublishedService.Start(output, configuration);
+            await service.WaitForAsync("/health/ready", TimeSpan.FromSeconds(60));
+            var ready = JsonDocument.Parse(await service.Management.GetStringAsync(new Uri("health/ready", UriKind.Relative))).RootElement;
+            Assert.Equal("Degraded", ready.GetProperty("status").GetString());
+
+            configuration["Hosting__ManagementPort"] = service.ManagementPort.ToString(CultureInfo.InvariantCulture);
+            var (exitCode, healthcheck) = await PublishedService.RunAsync(output, configuration, "healthcheck");
+            Assert.True(exitCode == 0, healthcheck);
+        }
+        finally
+        {
+            try { Directory.Delete(work, recursive: true); }
+            catch (IOException) { }
+        }
+    }
+
+    private static Dictionary<string, string> Configuration(PostgresCluster cluster, string secretsDirectory) => new()
+    {
+        ["Database__Writer"] = cluster.Primary.ServiceConnectionString("assets"),
+        ["Database__Reader"] = "",
+        ["Secrets__Directory"] = secretsDirectory,
+        ["Auth__SigningKey"] = Tokens.SigningKey,
+        ["Shutdown__DrainDelay"] = "00:00:00",
+        ["Hosting__BindAddress"] = "127.0.0.1",
+        ["Hosting__ApiPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+        ["Hosting__ManagementPort"] = Ports.Free().ToString(CultureInfo.InvariantCulture),
+        ["CatalogClient__BaseUrl"] = $"http://127.0.0.1:{Ports.Free()}/",
+        ["Storage__Bucket"] = "assets",
+        ["Storage__ServiceUrl"] = $"http://127.0.0.1:{Ports.Free()}",
+        ["Storage__Region"] = "us-east-1",
+        ["AWS_ACCESS_KEY_ID"] = "dev-only-unused",
+        ["AWS_SECRET_ACCESS_KEY"] = "dev-only-unused",
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
+    };
+}
