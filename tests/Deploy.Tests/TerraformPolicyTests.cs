@@ -227,6 +227,28 @@ public sealed class TerraformPolicyTests
     }
 
     [Fact]
+    public async Task AuroraAdmitsPostgreSqlFromTheClusterAndTheBastionOnly()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var aurora = tree["modules/aurora-postgresql"];
+
+        // Ingress only by security-group reference, on the PostgreSQL port: never a CIDR, never another port.
+        var ingress = Assert.Single(aurora.Resources("aws_vpc_security_group_ingress_rule"));
+        Assert.Equal("${var.allowed_security_group_ids}", ingress.Text("for_each"));
+        Assert.Equal("${each.value}", ingress.Text("referenced_security_group_id"));
+        Assert.Null(ingress["cidr_ipv4"]);
+        Assert.Equal("${local.port}", ingress.Text("from_port"));
+        Assert.Equal("${local.port}", ingress.Text("to_port"));
+        Assert.Null(Assert.Single(aurora.Resources("aws_security_group"))["ingress"]);
+
+        var call = Assert.Single(tree["modules/environment"].ModuleCalls, c => TerraformConfig.IsModuleSource(c, "aurora-postgresql"));
+        var allowed = call["allowed_security_group_ids"]!.AsObject();
+        Assert.Equal(["bastion", "eks-nodes"], allowed.Select(a => a.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("${module.eks.cluster_security_group_id}", allowed["eks-nodes"]!.ToString());
+        Assert.Equal("${module.bastion.security_group_id}", allowed["bastion"]!.ToString());
+    }
+
+    [Fact]
     public async Task AuroraReadersAreNeverInTheWritersAz()
     {
         var tree = await TerraformTree.LoadRepositoryAsync();
