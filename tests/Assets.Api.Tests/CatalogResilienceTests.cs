@@ -72,64 +72,30 @@ public sealed class CatalogResilienceTests(AssetsFixture fixture)
     /// or never when it gives null; everything else (the health check's lookup of the empty id) with 200.</summary>
     private sealed class ScriptedCatalog : IAsyncDisposable
     {
-        private readonly HttpListener _listener = new();
         private readonly Func<int, HttpStatusCode?> _script;
-        private readonly CancellationTokenSource _stop = new();
-        private readonly Task _loop;
+        private readonly LoopbackHttpServer _server;
         private int _requests;
 
         public ScriptedCatalog(Func<int, HttpStatusCode?> script)
         {
             _script = script;
-            var port = Ports.Free();
-            Url = $"http://127.0.0.1:{port}/";
-            _listener.Prefixes.Add(Url);
-            _listener.Start();
-            _loop = Task.Run(ServeAsync);
+            _server = new LoopbackHttpServer(AnswerAsync);
         }
 
-        public string Url { get; }
+        public string Url => _server.Url + "/";
 
         public int Requests => Volatile.Read(ref _requests);
 
-        private async Task ServeAsync()
-        {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try { context = await _listener.GetContextAsync(); }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
-                _ = Task.Run(() => AnswerAsync(context));
-            }
-        }
-
-        private async Task AnswerAsync(HttpListenerContext context)
+        private async Task AnswerAsync(HttpListenerContext context, CancellationToken cancellationToken)
         {
             // Assets' Catalog health check looks up the empty id through another client (no resilience pipeline).
             var path = context.Request.Url!.AbsolutePath;
             var lookup = path.StartsWith("/api/v1/products/", StringComparison.Ordinal) && path != $"/api/v1/products/{Guid.Empty}";
             var status = lookup ? _script(Interlocked.Increment(ref _requests)) : HttpStatusCode.OK;
-            try
-            {
-                if (status is null) await Task.Delay(Timeout.Infinite, _stop.Token);
-                context.Response.StatusCode = (int)status!.Value;
-                context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync("{}"u8.ToArray());
-                context.Response.Close();
-            }
-            catch (Exception e) when (e is OperationCanceledException or HttpListenerException or ObjectDisposedException)
-            {
-                // Stopped, or the client gave up on a stalled answer.
-            }
+            if (status is null) await Task.Delay(Timeout.Infinite, cancellationToken);
+            await LoopbackHttpServer.RespondAsync(context, (int)status!.Value, "application/json", "{}"u8.ToArray());
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await _stop.CancelAsync();
-            _listener.Stop();
-            _listener.Close();
-            await _loop;
-            _stop.Dispose();
-        }
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

@@ -12,21 +12,14 @@ public sealed class FakeSts : IAsyncDisposable
 {
     public const string SessionToken = "session-token-from-fake-sts";
 
-    private readonly HttpListener _listener = new();
     private readonly List<IReadOnlyDictionary<string, string>> _calls = [];
-    private readonly Task _loop;
+    private readonly LoopbackHttpServer _server;
 
-    public FakeSts()
-    {
-        Port = Ports.Free();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
-    }
+    public FakeSts() => _server = new LoopbackHttpServer(AnswerAsync);
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
-    public string Url => $"http://127.0.0.1:{Port}";
+    public string Url => _server.Url;
 
     /// <summary>Form fields of every call received (Action, RoleArn, WebIdentityToken, …).</summary>
     public IReadOnlyList<IReadOnlyDictionary<string, string>> Calls
@@ -34,44 +27,31 @@ public sealed class FakeSts : IAsyncDisposable
         get { lock (_calls) return [.. _calls]; }
     }
 
-    private async Task ServeAsync()
+    private async Task AnswerAsync(HttpListenerContext context, CancellationToken cancellationToken)
     {
-        while (_listener.IsListening)
-        {
-            HttpListenerContext context;
-            try { context = await _listener.GetContextAsync(); }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
-            using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
-            var form = HttpUtility.ParseQueryString(await reader.ReadToEndAsync());
-            lock (_calls) _calls.Add(form.AllKeys.Where(k => k is not null).ToDictionary(k => k!, k => form[k] ?? ""));
-            var xml = Encoding.UTF8.GetBytes($"""
-                <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
-                  <AssumeRoleWithWebIdentityResult>
-                    <Credentials>
-                      <AccessKeyId>{S3Server.AccessKey}</AccessKeyId>
-                      <SecretAccessKey>{S3Server.SecretKey}</SecretAccessKey>
-                      <SessionToken>{SessionToken}</SessionToken>
-                      <Expiration>{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}</Expiration>
-                    </Credentials>
-                    <SubjectFromWebIdentityToken>system:serviceaccount:studio:assets</SubjectFromWebIdentityToken>
-                    <AssumedRoleUser>
-                      <Arn>arn:aws:sts::123456789012:assumed-role/assets/session</Arn>
-                      <AssumedRoleId>AROAEXAMPLE:session</AssumedRoleId>
-                    </AssumedRoleUser>
-                  </AssumeRoleWithWebIdentityResult>
-                  <ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>
-                </AssumeRoleWithWebIdentityResponse>
-                """);
-            context.Response.ContentType = "text/xml";
-            await context.Response.OutputStream.WriteAsync(xml);
-            context.Response.Close();
-        }
+        using var reader = new StreamReader(context.Request.InputStream, Encoding.UTF8);
+        var form = HttpUtility.ParseQueryString(await reader.ReadToEndAsync(cancellationToken));
+        lock (_calls) _calls.Add(form.AllKeys.Where(k => k is not null).ToDictionary(k => k!, k => form[k] ?? ""));
+        var xml = Encoding.UTF8.GetBytes($"""
+            <AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
+              <AssumeRoleWithWebIdentityResult>
+                <Credentials>
+                  <AccessKeyId>{S3Server.AccessKey}</AccessKeyId>
+                  <SecretAccessKey>{S3Server.SecretKey}</SecretAccessKey>
+                  <SessionToken>{SessionToken}</SessionToken>
+                  <Expiration>{DateTime.UtcNow.AddHours(1):yyyy-MM-ddTHH:mm:ssZ}</Expiration>
+                </Credentials>
+                <SubjectFromWebIdentityToken>system:serviceaccount:studio:assets</SubjectFromWebIdentityToken>
+                <AssumedRoleUser>
+                  <Arn>arn:aws:sts::123456789012:assumed-role/assets/session</Arn>
+                  <AssumedRoleId>AROAEXAMPLE:session</AssumedRoleId>
+                </AssumedRoleUser>
+              </AssumeRoleWithWebIdentityResult>
+              <ResponseMetadata><RequestId>fake</RequestId></ResponseMetadata>
+            </AssumeRoleWithWebIdentityResponse>
+            """);
+        await LoopbackHttpServer.RespondAsync(context, 200, "text/xml", xml);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        await _loop;
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 }

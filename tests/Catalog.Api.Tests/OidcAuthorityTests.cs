@@ -3,7 +3,6 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Security.Claims;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -71,16 +70,15 @@ public sealed class OidcAuthorityTests
     /// <summary>Serves {authority}/.well-known/openid-configuration and {authority}/jwks.json, as a Cognito user pool does.</summary>
     private sealed class OidcIssuer : IAsyncDisposable
     {
-        private readonly HttpListener _listener = new();
         private readonly List<string> _requests = [];
-        private readonly Task _loop;
+        private readonly LoopbackHttpServer _server;
         private readonly byte[] _discovery;
         private readonly byte[] _jwks;
 
         public OidcIssuer(RSA key, string keyId)
         {
-            var port = Ports.Free();
-            Authority = $"http://127.0.0.1:{port}/eu-west-1_TestPool";
+            _server = new LoopbackHttpServer(AnswerAsync);
+            Authority = $"{_server.Url}/eu-west-1_TestPool";
             var parameters = key.ExportParameters(includePrivateParameters: false);
             _discovery = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, object>
             {
@@ -99,9 +97,6 @@ public sealed class OidcAuthorityTests
                     },
                 },
             });
-            _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
-            _listener.Start();
-            _loop = Task.Run(ServeAsync);
         }
 
         public string Authority { get; }
@@ -111,30 +106,15 @@ public sealed class OidcAuthorityTests
             get { lock (_requests) return [.. _requests]; }
         }
 
-        private async Task ServeAsync()
+        private async Task AnswerAsync(HttpListenerContext context, CancellationToken cancellationToken)
         {
-            while (_listener.IsListening)
-            {
-                HttpListenerContext context;
-                try { context = await _listener.GetContextAsync(); }
-                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
-                var path = context.Request.Url!.AbsolutePath;
-                lock (_requests) _requests.Add(path);
-                var body = path == new Uri(Authority).AbsolutePath + "/.well-known/openid-configuration" ? _discovery
-                    : path == new Uri(Authority).AbsolutePath + "/jwks.json" ? _jwks
-                    : null;
-                context.Response.StatusCode = body is null ? 404 : 200;
-                context.Response.ContentType = "application/json";
-                await context.Response.OutputStream.WriteAsync(body ?? Encoding.UTF8.GetBytes("{}"));
-                context.Response.Close();
-            }
+            var path = context.Request.Url!.AbsolutePath;
+            lock (_requests) _requests.Add(path);
+            var pool = new Uri(Authority).AbsolutePath;
+            var body = path == pool + "/.well-known/openid-configuration" ? _discovery : path == pool + "/jwks.json" ? _jwks : null;
+            await LoopbackHttpServer.RespondAsync(context, body is null ? 404 : 200, "application/json", body ?? "{}"u8.ToArray());
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            _listener.Stop();
-            _listener.Close();
-            await _loop;
-        }
+        public ValueTask DisposeAsync() => _server.DisposeAsync();
     }
 }

@@ -30,23 +30,15 @@ public sealed record OtlpSpan(
 /// on the decoded spans. The protobuf is decoded by hand, only the fields the tests read.</summary>
 public sealed class OtlpReceiver : IAsyncDisposable
 {
-    private readonly HttpListener _listener = new();
     private readonly List<OtlpSpan> _spans = [];
-    private readonly Task _loop;
+    private readonly LoopbackHttpServer _server;
 
-    public OtlpReceiver()
-    {
-        // HttpListener cannot listen on port 0; a port another process takes meanwhile fails here, loudly.
-        Port = Ports.Free();
-        _listener.Prefixes.Add($"http://127.0.0.1:{Port}/");
-        _listener.Start();
-        _loop = Task.Run(ServeAsync);
-    }
+    public OtlpReceiver() => _server = new LoopbackHttpServer(ReceiveAsync);
 
-    public int Port { get; }
+    public int Port => _server.Port;
 
     /// <summary>The value of OTEL_EXPORTER_OTLP_ENDPOINT; the exporter appends /v1/traces.</summary>
-    public string Endpoint => $"http://127.0.0.1:{Port}";
+    public string Endpoint => _server.Url;
 
     /// <summary>Environment that makes a service export its spans here, promptly (200 ms batches instead of 5 s).</summary>
     public Dictionary<string, string> ServiceSettings() => new()
@@ -78,34 +70,27 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    private async Task ServeAsync()
+    private async Task ReceiveAsync(HttpListenerContext context, CancellationToken cancellationToken)
     {
-        while (_listener.IsListening)
+        try
         {
-            HttpListenerContext context;
-            try { context = await _listener.GetContextAsync(); }
-            catch (Exception e) when (e is HttpListenerException or ObjectDisposedException or InvalidOperationException) { return; }
-            try
+            using var body = new MemoryStream();
+            var input = context.Request.Headers["Content-Encoding"] == "gzip"
+                ? new GZipStream(context.Request.InputStream, CompressionMode.Decompress)
+                : context.Request.InputStream;
+            await input.CopyToAsync(body, cancellationToken);
+            if (context.Request.Url?.AbsolutePath == "/v1/traces")
             {
-                using var body = new MemoryStream();
-                var input = context.Request.Headers["Content-Encoding"] == "gzip"
-                    ? new GZipStream(context.Request.InputStream, CompressionMode.Decompress)
-                    : context.Request.InputStream;
-                await input.CopyToAsync(body);
-                if (context.Request.Url?.AbsolutePath == "/v1/traces")
-                {
-                    var spans = Decode(body.ToArray());
-                    lock (_spans) _spans.AddRange(spans);
-                }
-                // An empty ExportTraceServiceResponse: everything accepted.
-                context.Response.StatusCode = 200;
-                context.Response.ContentType = "application/x-protobuf";
+                var spans = Decode(body.ToArray());
+                lock (_spans) _spans.AddRange(spans);
             }
-            catch (Exception e) when (e is InvalidDataException or IOException or HttpListenerException)
-            {
-                context.Response.StatusCode = 400;
-            }
-            context.Response.Close();
+            // An empty ExportTraceServiceResponse: everything accepted.
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/x-protobuf";
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException or HttpListenerException)
+        {
+            context.Response.StatusCode = 400;
         }
     }
 
@@ -228,12 +213,7 @@ public sealed class OtlpReceiver : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        _listener.Stop();
-        _listener.Close();
-        await _loop;
-    }
+    public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     /// <summary>Protocol buffers wire format: tags are varints of (field &lt;&lt; 3 | wire type).</summary>
     private sealed class ProtoReader(byte[] buffer)
