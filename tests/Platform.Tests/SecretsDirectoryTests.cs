@@ -53,9 +53,7 @@ public sealed class SecretsDirectoryTests : IDisposable
     [Fact]
     public async Task AChangedFileIsReloadedAndABrokenOneKeepsTheLastGoodValues()
     {
-        _directory.WriteDatabase("app", "one");
-        using var provider = new SecretsConfigurationProvider(Options("database.json"));
-        provider.Load();
+        using var provider = LoadedProvider();
         var reloads = 0;
         provider.Reloaded += () => Interlocked.Increment(ref reloads);
 
@@ -73,18 +71,13 @@ public sealed class SecretsDirectoryTests : IDisposable
         File.Delete(Path.Combine(_directory.Path, "database.json"));
         await WaitAsync(() => provider.RequiredFileMissing);
 
-        _directory.WriteDatabase("app", "three");
-        await WaitAsync(() => provider.Problem is null);
-        Assert.True(provider.TryGet("Database:Password", out var restored));
-        Assert.Equal("three", restored);
+        await AssertRecoversAsync(provider, "three");
     }
 
     [Fact]
     public async Task AReloadThatRemovesASecretIsRefusedAndTheLastGoodValuesStay()
     {
-        _directory.WriteDatabase("app", "one");
-        using var provider = new SecretsConfigurationProvider(Options("database.json"));
-        provider.Load();
+        using var provider = LoadedProvider();
         var reloads = 0;
         provider.Reloaded += () => Interlocked.Increment(ref reloads);
 
@@ -101,9 +94,7 @@ public sealed class SecretsDirectoryTests : IDisposable
     [Fact]
     public async Task ValuesAConsumerRejectsOnReloadAreRolledBackInsteadOfEndingTheProcess()
     {
-        _directory.WriteDatabase("app", "one");
-        using var provider = new SecretsConfigurationProvider(Options("database.json"));
-        provider.Load();
+        using var provider = LoadedProvider();
         var seen = new List<string?>();
         // Stands for options validation, which throws from the reload callback on the provider's timer thread.
         using var subscription = Microsoft.Extensions.Primitives.ChangeToken.OnChange(provider.GetReloadToken, () =>
@@ -121,10 +112,7 @@ public sealed class SecretsDirectoryTests : IDisposable
         Assert.Equal("one", kept);
         lock (seen) Assert.Equal(["rejected", "one"], seen);
 
-        _directory.WriteDatabase("app", "two");
-        await WaitAsync(() => provider.Problem is null);
-        Assert.True(provider.TryGet("Database:Password", out var rotated));
-        Assert.Equal("two", rotated);
+        await AssertRecoversAsync(provider, "two");
     }
 
     [Fact]
@@ -142,6 +130,24 @@ public sealed class SecretsDirectoryTests : IDisposable
 
         Assert.Equal(0, Volatile.Read(ref reloads));
         Assert.Null(provider.Problem);
+    }
+
+    /// <summary>A provider over a database.json whose password is "one", loaded as at start-up.</summary>
+    private SecretsConfigurationProvider LoadedProvider()
+    {
+        _directory.WriteDatabase("app", "one");
+        var provider = new SecretsConfigurationProvider(Options("database.json"));
+        provider.Load();
+        return provider;
+    }
+
+    /// <summary>Writes a good file and waits until the provider serves its password with no problem left.</summary>
+    private async Task AssertRecoversAsync(SecretsConfigurationProvider provider, string password)
+    {
+        _directory.WriteDatabase("app", password);
+        await WaitAsync(() => provider.Problem is null);
+        Assert.True(provider.TryGet("Database:Password", out var current));
+        Assert.Equal(password, current);
     }
 
     private static async Task WaitAsync(Func<bool> condition)
