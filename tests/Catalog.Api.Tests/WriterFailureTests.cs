@@ -20,18 +20,17 @@ public sealed class WriterFailureTests(ITestOutputHelper output)
         var primary = environment.Cluster.Primary;
         // What the old writer does after an Aurora failover: it stays reachable, and its sessions (pooled ones
         // included) are now read-only, so every write answers SQLSTATE 25006.
-        await primary.ExecuteAsync("ALTER SYSTEM SET default_transaction_read_only = on");
-        await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        await primary.SetReadOnlyAsync(true);
         var sku = NewSku();
         var write = environment.Service.Api.PostAsJsonAsync("api/v1/products", Product(sku));
         await Task.Delay(1000);
         Assert.False(write.IsCompleted, "the write should be waiting for a writable writer");
-        await primary.ExecuteAsync("ALTER SYSTEM RESET default_transaction_read_only");
-        await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        await primary.SetReadOnlyAsync(false);
 
         using var response = await write;
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-        Assert.True(await environment.Service.MetricAsync("db_writer_retries_total", "reason=\"read_only\"") >= 1);
+        var retries = await environment.Service.MetricAsync("db_writer_retries_total", "reason=\"read_only\"");
+        Assert.True(retries >= 1, $"the write succeeded without meeting the read-only writer (retries after 25006: {retries})");
         Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
     }
 

@@ -208,6 +208,45 @@ public sealed class TerraformPolicyTests
     }
 
     [Fact]
+    public async Task NodeGroupsSpanEveryAzAndPodsGetAwsAccessThroughTheClustersOidcProvider()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var eks = tree["modules/eks"];
+
+        // One managed node group per (group, AZ), each pinned to its AZ's private subnet: the autoscaler can grow the
+        // AZ where a pending pod's EBS volume lives.
+        var expansion = eks.Locals["node_groups"]!.ToString();
+        Assert.Contains("for az, subnet_id in var.subnet_ids", expansion, StringComparison.Ordinal);
+        var nodeGroup = Assert.Single(eks.Resources("aws_eks_node_group"));
+        Assert.Equal("${local.node_groups}", nodeGroup.Text("for_each"));
+        Assert.Equal("[\"${each.value.subnet_id}\"]", nodeGroup["subnet_ids"]!.ToJsonString());
+        var call = Assert.Single(tree["modules/environment"].ModuleCalls, c => TerraformConfig.IsModuleSource(c, "eks"));
+        Assert.Equal("${module.network.private_subnet_ids}", call.Text("subnet_ids"));
+
+        // IRSA: the cluster's own issuer, trusted for STS only.
+        var oidc = Assert.Single(eks.Resources("aws_iam_openid_connect_provider"));
+        Assert.Equal("${aws_eks_cluster.this.identity[0].oidc[0].issuer}", oidc.Text("url"));
+        Assert.Equal("[\"sts.amazonaws.com\"]", oidc["client_id_list"]!.ToJsonString());
+
+        // Managed add-ons: DNS, kube-proxy, and the EBS CSI driver with its own IRSA role (gp3 volumes for Prometheus,
+        // Alertmanager, Elasticsearch and Vault).
+        var addons = Assert.Single(eks.Resources("aws_eks_addon"), a => a.Name == "this")["for_each"]!.AsObject();
+        Assert.Equal(["aws-ebs-csi-driver", "coredns", "kube-proxy"], addons.Select(a => a.Key).Order(StringComparer.Ordinal));
+        Assert.Equal("${module.addon_irsa[\"ebs-csi\"].arn}", addons["aws-ebs-csi-driver"]!.ToString());
+    }
+
+    [Fact]
+    public async Task EveryBranchHasItsOwnPipeline()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var pipeline = Assert.Single(tree["modules/pipeline"].Resources("aws_codepipeline"));
+
+        Assert.Equal("${var.branches}", pipeline.Text("for_each"));
+        Assert.Contains("each.key", pipeline.Text("name"), StringComparison.Ordinal);
+        Assert.Contains("each.key", pipeline.Body.ToJsonString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheVpcCniEnforcesNetworkPolicies()
     {
         var tree = await TerraformTree.LoadRepositoryAsync();

@@ -56,8 +56,7 @@ public sealed class WriterFailoverTests(ITestOutputHelper output)
         // The standby becomes the writer; the old one stays reachable but read-only, and the pooled connections
         // still talk to it (DNS moved, the sockets did not): they answer SQLSTATE 25006.
         await cluster.FailoverAsync();
-        await oldWriter.ExecuteAsync("ALTER SYSTEM SET default_transaction_read_only = on");
-        await oldWriter.ExecuteAsync("SELECT pg_reload_conf()");
+        await oldWriter.SetReadOnlyAsync(true);
         environment.Writer!.Repoint(cluster.Primary.Port, cutExisting: false);
         environment.Reader!.Repoint(cluster.Primary.Port, cutExisting: false);
         await Load.RunForAsync(TimeSpan.FromSeconds(3));

@@ -103,6 +103,19 @@ public sealed class PostgresServer
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>Makes every session read-only (what the old writer is after an Aurora failover: writes answer 25006),
+    /// or writable again. pg_reload_conf only asks the postmaster to reload; this returns once a new session sees the
+    /// setting, by which time the postmaster has signalled the existing sessions too (they apply it at their next
+    /// command).</summary>
+    public async Task SetReadOnlyAsync(bool readOnly)
+    {
+        await ExecuteAsync(readOnly ? "ALTER SYSTEM SET default_transaction_read_only = on" : "ALTER SYSTEM RESET default_transaction_read_only");
+        await ExecuteAsync("SELECT pg_reload_conf()");
+        var expected = readOnly ? "on" : "off";
+        await PostgresCluster.WaitUntilAsync(async () => await ScalarAsync<string>("SHOW default_transaction_read_only") == expected,
+            TimeSpan.FromSeconds(10), $"default_transaction_read_only to be {expected}");
+    }
+
     /// <summary>Runs a SQL file with psql (it may use psql meta-commands such as \connect).</summary>
     public Task<string> PsqlFileAsync(string file) =>
         Tool.RunAsync(Path.Combine(BinDirectory, "psql"),
