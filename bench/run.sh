@@ -40,6 +40,10 @@ THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
 TARGETS=${TARGETS:-raw service-on service-off}
 SEED_ROWS=${SEED_ROWS:-10000}
+# PROFILE=1: while round 1 measures GET by id, dotnet-trace samples each target's threads (dotnet-sampled-thread-time)
+# into bench/results/profile-<target>-get-by-id.nettrace (open in PerfView or speedscope) and writes its top methods to
+# profile-<target>-get-by-id.top.txt. The profiler costs throughput: take the table from a run without it.
+PROFILE=${PROFILE:-0}
 # Extra environment for the services (both), e.g. GC settings to try: SERVICE_ENV="DOTNET_GCgen0size=0x1000000".
 SERVICE_ENV=${SERVICE_ENV:-}
 STATE=$PWD/bench/.state
@@ -62,6 +66,7 @@ log "Building Release"
 quiet_build src/Catalog.Api -c $BIN -nologo
 quiet_build src/Assets.Api -c $BIN -nologo
 quiet_build bench/RawFloor -c $BIN -nologo
+[ "$PROFILE" = 1 ] && dotnet tool restore >/dev/null
 
 log "Fresh PostgreSQL writer + reader in bench/.state"
 pg_cluster_stop "$STATE/pg"; rm -rf "$STATE"; mkdir -p "$STATE" "$RESULTS"
@@ -172,9 +177,20 @@ run_wrk() {
   local env_vars=(IDS_FILE="$STATE/ids.txt" ASSET_IDS_FILE="$STATE/asset-ids.txt" TOKEN="$TOKEN" SKU_PREFIX="B$(echo "$target" | tr 'a-z-' 'A-Z0')$RANDOM")
   env "${env_vars[@]}" wrk -t$THREADS -c$CONNECTIONS -d${WARMUP}s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" >/dev/null
   before=$(cpu_ticks "$pid")
+  local profiler="" trace="$RESULTS/profile-$target-$scenario.nettrace"
+  if [ "$PROFILE" = 1 ] && [ "$ROUND" = 1 ] && [ "$scenario" = get-by-id ]; then
+    dotnet tool run dotnet-trace collect -p "$pid" --profile dotnet-common,dotnet-sampled-thread-time \
+      --duration "00:00:00:$(printf %02d "$DURATION")" -o "$trace" >"$STATE/$target.profile.log" 2>&1 &
+    profiler=$!
+  fi
   env "${env_vars[@]}" SKU_PREFIX="${env_vars[3]#SKU_PREFIX=}M" wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency \
     -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" > "$STATE/$target.$scenario.r$ROUND.wrk"
   echo $(( $(cpu_ticks "$pid") - before )) > "$STATE/$target.$scenario.r$ROUND.ticks"
+  if [ -n "$profiler" ]; then
+    wait "$profiler" || { cat "$STATE/$target.profile.log" >&2; return 1; }
+    { echo "# $target, $scenario: top methods by exclusive then inclusive thread time"; dotnet tool run dotnet-trace report "$trace" topN -n 25
+      dotnet tool run dotnet-trace report "$trace" topN -n 40 --inclusive; } > "${trace%.nettrace}.top.txt" 2>&1
+  fi
 }
 
 reads_by() { curl -s "http://127.0.0.1:$MANAGEMENT_PORT/metrics" | awk -v role="$1" '$1 ~ "^db_reads_total\\{role=\""role"\"\\}" {print $2}'; }
