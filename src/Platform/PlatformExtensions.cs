@@ -44,7 +44,8 @@ public static class PlatformExtensions
             Environment.Exit(1);
             throw;
         }
-        secrets.OnReloadOutcome = outcome => PlatformMetrics.SecretsReloads.WithLabels(outcome).Inc();
+        secrets.Reloaded += () => PlatformMetrics.SecretsReloads.WithLabels("success").Inc();
+        secrets.ReloadRefused += _ => PlatformMetrics.SecretsReloads.WithLabels("failure").Inc();
         builder.Services.AddSingleton<ISecretsState>(secrets);
 
         builder.AddHosting();

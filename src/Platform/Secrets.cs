@@ -77,9 +77,6 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
 
     public event Action<string>? ReloadRefused;
 
-    /// <summary>Counts reload outcomes; set by the metrics wiring once the registry exists.</summary>
-    public Action<string>? OnReloadOutcome { get; set; }
-
     /// <summary>First load: throws <see cref="SecretsFileException"/> so start-up stops with a clear line.</summary>
     public override void Load()
     {
@@ -119,7 +116,6 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
                 _fingerprint = loadedFingerprint;
                 Problem = null;
                 RequiredFileMissing = false;
-                OnReloadOutcome?.Invoke("success");
                 Reloaded?.Invoke();
             }
             catch (SecretsFileException e)
@@ -128,7 +124,6 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
                 _fingerprint = fingerprint;
                 Problem = e.Message;
                 RequiredFileMissing = e.Missing;
-                OnReloadOutcome?.Invoke("failure");
                 ReloadRefused?.Invoke(e.Message);
             }
         }

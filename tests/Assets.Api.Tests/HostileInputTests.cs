@@ -44,7 +44,7 @@ public sealed class HostileInputTests(AssetsFixture fixture, ITestOutputHelper o
             if (status == 201) Interlocked.Increment(ref created);
             var body = await response.Content.ReadAsByteArrayAsync(ct);
             if (status >= 500) violations.Add($"{description}: {status} {Encoding.UTF8.GetString(body)}");
-            else if (status >= 400 && response.Content.Headers.ContentType?.MediaType != "application/problem+json" && !IsKestrelRejection(status, request))
+            else if (status >= 400 && response.Content.Headers.ContentType?.MediaType != "application/problem+json" && !KestrelRefusals.IsKestrelRejection(status, request))
                 violations.Add($"{description}: {status} as {response.Content.Headers.ContentType?.ToString() ?? "no body"}");
         });
 
@@ -61,14 +61,6 @@ public sealed class HostileInputTests(AssetsFixture fixture, ITestOutputHelper o
         Assert.Empty(unexpectedKeys);
         Assert.True(created > 0, "no request was accepted: the generator only produced refusals, the key check proves nothing");
     }
-
-    /// <summary>Refusals Kestrel answers before any application code, without a body: see the Catalog test.</summary>
-    private static bool IsKestrelRejection(int status, HttpRequestMessage request) => status switch
-    {
-        414 or 431 => true,
-        400 => request.RequestUri!.OriginalString.Split('?')[0].Contains("%00", StringComparison.Ordinal),
-        _ => false,
-    };
 
     private static HttpRequestMessage Generate(Random random, Guid productId)
     {

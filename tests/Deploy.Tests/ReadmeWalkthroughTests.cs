@@ -68,7 +68,7 @@ public sealed partial class ReadmeWalkthroughTests(ITestOutputHelper output)
         {
             if (run is not null)
             {
-                using (var stop = new Script(Repo.PathOf("run.sh"), ["stop"], environment)) await stop.Process.WaitForExitAsync();
+                await Tool.RunRawAsync(Repo.PathOf("run.sh"), ["stop"], environment: environment);
                 run.Process.Kill(entireProcessTree: true);
                 run.Dispose();
             }
@@ -84,11 +84,10 @@ public sealed partial class ReadmeWalkthroughTests(ITestOutputHelper output)
         Assert.True(at >= 0, $"README.md has no heading {heading}");
         var block = BashBlock().Match(readme, at).Groups[1].Value;
         Assert.Contains("source .local/run.env", block, StringComparison.Ordinal);
-        using var script = new Script("bash", ["-c", block.Replace("source .local/run.env", $"source '{runEnv}'", StringComparison.Ordinal)], environment);
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-        await script.Process.WaitForExitAsync(timeout.Token);
-        output.WriteLine($"--- {heading}\n{script.Output}");
-        return script.Output;
+        var (_, result) = await Tool.RunRawAsync("bash", ["-c", block.Replace("source .local/run.env", $"source '{runEnv}'", StringComparison.Ordinal)],
+            environment: environment, timeout: TimeSpan.FromMinutes(2));
+        output.WriteLine($"--- {heading}\n{result}");
+        return result;
     }
 
     /// <summary>HTTP status lines (curl -si … | head -1), in order.</summary>
@@ -99,7 +98,7 @@ public sealed partial class ReadmeWalkthroughTests(ITestOutputHelper output)
     [GeneratedRegex(@"```bash\n(.*?)```", RegexOptions.Singleline)]
     private static partial Regex BashBlock();
 
-    /// <summary>A script run from the repository root with its stdout and stderr collected together.</summary>
+    /// <summary>./run.sh in the foreground (it runs until stopped), its stdout and stderr collected together as they come.</summary>
     private sealed class Script : IDisposable
     {
         private readonly StringBuilder _output = new();

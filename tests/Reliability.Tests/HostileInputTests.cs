@@ -65,7 +65,7 @@ public sealed class HostileInputTests(ITestOutputHelper output)
                 if (status >= 500) violations.Add($"{description}: {status}");
                 else if (status >= 400 && body.Length > 0 && response.Content.Headers.ContentType?.MediaType != "application/problem+json")
                     violations.Add($"{description}: {status} as {response.Content.Headers.ContentType}");
-                else if (status >= 400 && body.Length == 0 && !IsKestrelRejection(status, request))
+                else if (status >= 400 && body.Length == 0 && !KestrelRefusals.IsKestrelRejection(status, request))
                     violations.Add($"{description}: {status} without a problem document");
             }
         });
@@ -81,16 +81,6 @@ public sealed class HostileInputTests(ITestOutputHelper output)
         Assert.Equal(existingBefore, await environment.Cluster.Primary.ScalarAsync<string>(existingRow, "catalog"));
         await service.WaitReadyAsync(TimeSpan.FromSeconds(5));
     }
-
-    /// <summary>Refusals Kestrel answers before any application code runs, without a body: a request target too long
-    /// (414), headers too large (431), or a NUL byte in the decoded path (400, invalid request target). Any other
-    /// bodiless error would be the application's and is a violation.</summary>
-    private static bool IsKestrelRejection(int status, HttpRequestMessage request) => status switch
-    {
-        414 or 431 => true,
-        400 => request.RequestUri!.OriginalString.Split('?')[0].Contains("%00", StringComparison.Ordinal),
-        _ => false,
-    };
 
     private static readonly string[] s_nasty =
     [
