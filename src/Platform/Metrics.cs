@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Prometheus;
 
 namespace Platform;
@@ -10,14 +12,19 @@ public static class PlatformMetrics
     /// <summary>Latency buckets (seconds). The SLO latency thresholds (0.25 s, 0.5 s) must stay bucket boundaries.</summary>
     private static readonly double[] s_latencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-    /// <summary>HTTP requests by route template (<c>endpoint</c>, never a raw path), method and status code.</summary>
+    /// <summary>Label of the route template. Not <c>endpoint</c> (prometheus-net's default): the Prometheus Operator
+    /// gives every scraped series an <c>endpoint</c> target label, so Prometheus would rename the application's to
+    /// <c>exported_endpoint</c> and a query grouping <c>by (endpoint)</c> would group by the scrape port instead.</summary>
+    public const string RouteLabel = "route";
+
+    /// <summary>HTTP requests by route template (<see cref="RouteLabel"/>, never a raw path), method and status code.</summary>
     public static readonly Histogram HttpRequestDuration = Metrics.CreateHistogram(
         "http_request_duration_seconds", "Duration of HTTP requests on the API port, by route template.",
-        new HistogramConfiguration { LabelNames = ["code", "method", "endpoint"], Buckets = s_latencyBuckets });
+        new HistogramConfiguration { LabelNames = ["code", "method", RouteLabel], Buckets = s_latencyBuckets });
 
     public static readonly Gauge HttpRequestsInProgress = Metrics.CreateGauge(
         "http_requests_in_progress", "HTTP requests being processed on the API port.",
-        new GaugeConfiguration { LabelNames = ["method", "endpoint"] });
+        new GaugeConfiguration { LabelNames = ["method", RouteLabel] });
 
     /// <summary>Every SQL command, by the endpoint that ran it (<c>writer</c> or <c>reader</c>).</summary>
     public static readonly Histogram DbCommandDuration = Metrics.CreateHistogram(
@@ -52,9 +59,11 @@ public static class PlatformMetrics
         "secrets_reloads_total", "Reloads of the Vault-rendered secrets directory, by outcome.",
         new CounterConfiguration { LabelNames = ["outcome"] });
 
+    /// <summary>No <c>service</c> label: the scrape target already carries one (the PodMonitor's relabelling, compose's
+    /// static labels), and a second would reach Prometheus as <c>exported_service</c>.</summary>
     public static readonly Gauge BuildInfo = Metrics.CreateGauge(
-        "app_build_info", "Always 1; labels carry the running version (shown on dashboards during a rollout).",
-        new GaugeConfiguration { LabelNames = ["service", "version"] });
+        "app_build_info", "Always 1; the label carries the running version (shown on dashboards during a rollout).",
+        new GaugeConfiguration { LabelNames = ["version"] });
 
     /// <summary>Names of the .NET meters exported next to the metrics above: Npgsql's connection pool figures
     /// (<c>db_client_connections_usage</c> …) and the runtime's own. ASP.NET Core's and HttpClient's meters are
@@ -71,7 +80,7 @@ public static class PlatformMetrics
             SuppressProcessMetrics = false,
         });
         Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => s_exportedMeters.Contains(instrument.Meter.Name));
-        BuildInfo.WithLabels(identity.Name, identity.Version).Set(1);
+        BuildInfo.WithLabels(identity.Version).Set(1);
         // Every label value a rule or dashboard relies on exists from the first scrape, so rate() and absent()
         // see 0 rather than "no data" before the first event.
         foreach (var role in new[] { "writer", "reader" })
@@ -96,6 +105,7 @@ public static class PlatformMetrics
             // The duration histogram's _count already counts requests; a second counter would duplicate it.
             o.RequestCount.Enabled = false;
             o.CaptureMetricsUrl = false;
+            o.AddCustomLabel(RouteLabel, context => (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "");
         });
     }
 }

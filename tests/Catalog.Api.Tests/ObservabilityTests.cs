@@ -74,7 +74,7 @@ public sealed class ObservabilityTests(CatalogFixture fixture)
         using (await fixture.Service.Api.GetAsync(new Uri($"api/v1/products/{id}", UriKind.Relative))) { }
         using (await fixture.Service.Api.GetAsync(new Uri($"api/v1/unknown/{id}", UriKind.Relative))) { }
         var text = await fixture.Service.MetricsAsync();
-        Assert.Contains("endpoint=\"/api/v1/products/{id:guid}\"", text, StringComparison.Ordinal);
+        Assert.Contains("route=\"/api/v1/products/{id:guid}\"", text, StringComparison.Ordinal);
         Assert.DoesNotContain(id.ToString(), text, StringComparison.Ordinal);
         Assert.DoesNotContain("/health/", text, StringComparison.Ordinal);
     }

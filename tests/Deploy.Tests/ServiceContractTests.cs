@@ -54,11 +54,31 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
         var requests = metrics.Split('\n').Where(l => l.StartsWith("http_request_duration_seconds_bucket{", StringComparison.Ordinal)).ToList();
 
         Assert.Contains(requests, l => l.Contains("le=\"0.5\"", StringComparison.Ordinal));
-        Assert.All(requests, l => Assert.Matches("code=\"\\d{3}\".*method=\"[A-Z]+\".*endpoint=\"", l));
+        Assert.All(requests, l => Assert.Matches("code=\"\\d{3}\".*method=\"[A-Z]+\".*route=\"", l));
         Assert.Contains("db_reads_total{role=\"reader\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("npgsql_db_client_connection_count{db_client_connection_pool_name=\"writer\",db_client_connection_state=\"used\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("secrets_reloads_total{outcome=\"failure\"}", metrics, StringComparison.Ordinal);
         Assert.Contains("dependency_up{dependency=\"reader\"}", metrics, StringComparison.Ordinal);
+    }
+
+    /// <summary>Labels the Prometheus Operator attaches to every series it scrapes through a PodMonitor (its
+    /// relabelings add <c>endpoint</c>, <c>namespace</c>, <c>pod</c>, <c>container</c>, <c>service</c>; Prometheus adds
+    /// <c>job</c> and <c>instance</c>). An application label with one of these names is renamed <c>exported_*</c> by
+    /// Prometheus (honor_labels is false), so a query grouping by it silently groups by the target's value.</summary>
+    private static readonly string[] s_targetLabels = ["job", "instance", "endpoint", "namespace", "pod", "service", "container"];
+
+    [Fact]
+    public async Task NoMetricLabelOfTheServiceClashesWithATargetLabel()
+    {
+        await SendTrafficAsync();
+        var labels = (await fixture.Process.MetricsAsync()).Split('\n')
+            .Where(l => l.Length > 0 && l[0] != '#' && l.Contains('{', StringComparison.Ordinal))
+            .SelectMany(l => System.Text.RegularExpressions.Regex.Matches(l[(l.IndexOf('{', StringComparison.Ordinal) + 1)..l.LastIndexOf('}')], "(?:^|,)([a-zA-Z_][a-zA-Z0-9_]*)=\"")
+                .Select(m => m.Groups[1].Value))
+            .ToHashSet(StringComparer.Ordinal);
+
+        Assert.Contains("route", labels);
+        Assert.Empty(labels.Intersect(s_targetLabels));
     }
 
     [Fact]
