@@ -89,7 +89,8 @@ deps_terraform() {
 deps_test() {
   deps_dotnet
   deps_postgres
-  apt_ensure "command -v promtool:prometheus" "command -v docker-compose:docker-compose" "command -v jq:jq"
+  apt_ensure "command -v promtool:prometheus" "command -v docker-compose:docker-compose" "command -v jq:jq" \
+    "test -x /usr/sbin/haproxy || command -v haproxy:haproxy"
   deps_node_tools
   deps_terraform
 }

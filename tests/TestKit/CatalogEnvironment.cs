@@ -7,12 +7,13 @@ public sealed class CatalogEnvironment : IAsyncDisposable
 {
     public const string Project = "Catalog.Api";
 
-    private CatalogEnvironment(PostgresCluster cluster, SecretsDirectory secrets, TcpForwarder? writer, TcpForwarder? reader)
+    private CatalogEnvironment(PostgresCluster cluster, SecretsDirectory secrets, TcpForwarder? writer, TcpForwarder? reader, HaproxyEndpoint? clusterEndpoint)
     {
         Cluster = cluster;
         Secrets = secrets;
         Writer = writer;
         Reader = reader;
+        ClusterEndpoint = clusterEndpoint;
     }
 
     public PostgresCluster Cluster { get; }
@@ -22,6 +23,9 @@ public sealed class CatalogEnvironment : IAsyncDisposable
     public TcpForwarder? Writer { get; }
 
     public TcpForwarder? Reader { get; }
+
+    /// <summary>HAProxy in front of primary and standby, the service's writer endpoint (with <see cref="CatalogEnvironmentOptions.ClusterEndpoint"/>).</summary>
+    public HaproxyEndpoint? ClusterEndpoint { get; }
 
     public ServiceProcess Service { get; private set; } = null!;
 
@@ -36,11 +40,12 @@ public sealed class CatalogEnvironment : IAsyncDisposable
             await MigrateAsync(cluster.Primary.ServiceConnectionString("catalog"));
             var writer = options.Forwarders ? new TcpForwarder(cluster.Primary.Port) : null;
             var reader = options.Forwarders && cluster.Standby is not null ? new TcpForwarder(cluster.Standby.Port) : null;
+            var clusterEndpoint = options.ClusterEndpoint ? await HaproxyEndpoint.StartAsync(cluster.Primary.Port, cluster.Standby!.Port) : null;
             var secrets = new SecretsDirectory();
             secrets.WriteDatabase("catalog_app", PostgresCluster.DevPassword("catalog_app"));
-            var environment = new CatalogEnvironment(cluster, secrets, writer, reader);
+            var environment = new CatalogEnvironment(cluster, secrets, writer, reader, clusterEndpoint);
             var configuration = Configuration(
-                writer?.ConnectionString("catalog") ?? cluster.Primary.ServiceConnectionString("catalog"),
+                clusterEndpoint?.ConnectionString("catalog") ?? writer?.ConnectionString("catalog") ?? cluster.Primary.ServiceConnectionString("catalog"),
                 reader?.ConnectionString("catalog") ?? cluster.Standby?.ServiceConnectionString("catalog") ?? "",
                 secrets.Path);
             foreach (var (key, value) in options.Settings) configuration[key] = value;
@@ -86,7 +91,7 @@ public sealed class CatalogEnvironment : IAsyncDisposable
     {
         await Service.DisposeAsync();
         var configuration = Configuration(
-            Writer?.ConnectionString("catalog") ?? Cluster.Primary.ServiceConnectionString("catalog"),
+            ClusterEndpoint?.ConnectionString("catalog") ?? Writer?.ConnectionString("catalog") ?? Cluster.Primary.ServiceConnectionString("catalog"),
             Reader?.ConnectionString("catalog") ?? Cluster.Standby?.ServiceConnectionString("catalog") ?? "",
             Secrets.Path);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>()) configuration[key] = value;
@@ -99,6 +104,7 @@ public sealed class CatalogEnvironment : IAsyncDisposable
         if (Service is not null) await Service.DisposeAsync();
         if (Writer is not null) await Writer.DisposeAsync();
         if (Reader is not null) await Reader.DisposeAsync();
+        if (ClusterEndpoint is not null) await ClusterEndpoint.DisposeAsync();
         await Cluster.DisposeAsync();
         Secrets.Dispose();
     }
@@ -110,6 +116,10 @@ public sealed record CatalogEnvironmentOptions
 
     /// <summary>Put TCP forwarders in front of the writer and the reader.</summary>
     public bool Forwarders { get; init; }
+
+    /// <summary>Reach the writer through HAProxy in front of primary and standby (the cluster endpoint); the reader
+    /// endpoint is the standby itself.</summary>
+    public bool ClusterEndpoint { get; init; }
 
     /// <summary>Extra configuration (environment variables) for the service.</summary>
     public Dictionary<string, string> Settings { get; init; } = [];

@@ -10,7 +10,16 @@ public sealed class Load : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _workers = [];
     private readonly List<string> _failures = [];
-    private readonly List<(long Finished, double Milliseconds, bool Ok)> _samples = [];
+    private readonly List<Sample> _samples = [];
+
+    /// <summary>One request: when it started and finished (Stopwatch ticks), its status (0: no answer) and, when it
+    /// failed, the body the service answered.</summary>
+    public sealed record Sample(long Started, long Finished, int Status, string? Body)
+    {
+        public bool Ok => Status is > 0 and < 500;
+
+        public double Milliseconds => Stopwatch.GetElapsedTime(Started, Finished).TotalMilliseconds;
+    }
 
     private Load(HttpClient api, int workers, Func<HttpClient, int, Task<HttpResponseMessage>> request)
     {
@@ -23,20 +32,24 @@ public sealed class Load : IAsyncDisposable
                 while (!_stop.IsCancellationRequested)
                 {
                     var started = Stopwatch.GetTimestamp();
-                    var ok = false;
+                    var status = 0;
+                    string? body = null;
                     try
                     {
                         using var response = await request(api, worker * 1_000_000 + i++);
-                        ok = (int)response.StatusCode < 500;
-                        if (!ok) Fail($"{(int)response.StatusCode} {response.RequestMessage?.RequestUri?.PathAndQuery}: {await response.Content.ReadAsStringAsync()}");
+                        status = (int)response.StatusCode;
+                        if (status >= 500)
+                        {
+                            body = await response.Content.ReadAsStringAsync();
+                            Fail($"{status} {response.RequestMessage?.RequestUri?.PathAndQuery}: {body}");
+                        }
                     }
                     catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                     {
                         if (_stop.IsCancellationRequested) return;
                         Fail(e.Message);
                     }
-                    var finished = Stopwatch.GetTimestamp();
-                    lock (_samples) _samples.Add((finished, Stopwatch.GetElapsedTime(started, finished).TotalMilliseconds, ok));
+                    lock (_samples) _samples.Add(new Sample(started, Stopwatch.GetTimestamp(), status, body));
                 }
             }));
         }
@@ -50,6 +63,12 @@ public sealed class Load : IAsyncDisposable
     public IReadOnlyList<string> Failures
     {
         get { lock (_failures) return [.. _failures]; }
+    }
+
+    /// <summary>Every request so far, in the order they finished.</summary>
+    public IReadOnlyList<Sample> Samples
+    {
+        get { lock (_samples) return [.. _samples]; }
     }
 
     /// <summary>Latency percentile (0–100) of all requests so far, in milliseconds.</summary>

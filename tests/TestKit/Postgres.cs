@@ -84,6 +84,16 @@ public sealed class PostgresServer
         Running = false;
     }
 
+    /// <summary>Kills the postmaster with SIGKILL, as a host or instance failure would: its backends notice and end
+    /// their sessions with 57P01 ("terminating connection due to unexpected postmaster exit"), nothing shuts down cleanly.</summary>
+    public async Task KillAsync()
+    {
+        if (!Running) return;
+        var pid = (await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "postmaster.pid")))[0].Trim();
+        await Tool.RunAsync("kill", ["-KILL", pid]);
+        Running = false;
+    }
+
     public Task PromoteAsync() => AsPostgresAsync("pg_ctl", "-D", DataDirectory, "-w", "-t", "60", "promote");
 
     public async Task<T> ScalarAsync<T>(string sql, string database = "postgres")
