@@ -33,7 +33,7 @@ public static class AssetsExtensions
     private static void AddCatalogClient(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<CatalogClientOptions>().BindConfiguration(CatalogClientOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<CatalogClientOptions>, CatalogClientOptions.Validator>();
+        builder.Services.AddSingleton<IValidateOptions<CatalogClientOptions>, CatalogClientOptionsValidator>();
 
         builder.Services.AddHttpClient<CatalogApiClient>((sp, http) =>
                 http.BaseAddress = sp.GetRequiredService<IOptions<CatalogClientOptions>>().Value.BaseAddress)
@@ -44,7 +44,7 @@ public static class AssetsExtensions
                 // start, not a second time in the resilience library's words.
                 var configured = new CatalogClientOptions();
                 sp.GetRequiredService<IConfiguration>().GetSection(CatalogClientOptions.Section).Bind(configured);
-                var timeout = configured.Validate().Any() ? new CatalogClientOptions().Timeout : configured.Timeout;
+                var timeout = configured.Failures().Any() ? new CatalogClientOptions().Timeout : configured.Timeout;
                 // Three attempts fit in the total budget; a stalled Catalog costs one attempt, not the whole budget.
                 resilience.TotalRequestTimeout.Timeout = timeout;
                 resilience.AttemptTimeout.Timeout = timeout / 3;

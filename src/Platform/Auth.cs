@@ -1,3 +1,4 @@
+using System.ComponentModel.DataAnnotations;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.DependencyInjection;
@@ -12,7 +13,7 @@ namespace Platform;
 /// In AWS the tokens come from Amazon Cognito (<see cref="Authority"/> = the user pool's issuer URL); Cognito
 /// access tokens carry <c>client_id</c> instead of <c>aud</c>, so accepted client ids are configured separately.
 /// Local runs use <see cref="SigningKey"/>, which is never set by default.</summary>
-public sealed class AuthOptions
+public sealed class AuthOptions : IValidatableObject
 {
     public const string Section = "Auth";
 
@@ -37,17 +38,17 @@ public sealed class AuthOptions
     /// <summary>Set false only for a local OIDC server on plain HTTP.</summary>
     public bool RequireHttpsMetadata { get; set; } = true;
 
-    internal IEnumerable<string> Validate()
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         var hasAuthority = !string.IsNullOrWhiteSpace(Authority);
         var hasKey = !string.IsNullOrWhiteSpace(SigningKey);
         if (hasAuthority == hasKey)
-            yield return "Auth: set exactly one of Auth:Authority (OIDC issuer, e.g. Cognito) or Auth:SigningKey (local development only)";
+            yield return new("Auth: set exactly one of Auth:Authority (OIDC issuer, e.g. Cognito) or Auth:SigningKey (local development only)");
         if (hasKey && DecodedKey(SigningKey!) is not { Length: >= 32 })
-            yield return "Auth:SigningKey must be base64 of at least 32 bytes";
+            yield return new("Auth:SigningKey must be base64 of at least 32 bytes");
         if (Audiences.Count == 0 && ClientIds.Count == 0)
-            yield return "Auth: set Auth:Audiences and/or Auth:ClientIds (tokens for anybody else are refused)";
-        if (string.IsNullOrWhiteSpace(WriteScope)) yield return "Auth:WriteScope is required";
+            yield return new("Auth: set Auth:Audiences and/or Auth:ClientIds (tokens for anybody else are refused)");
+        if (string.IsNullOrWhiteSpace(WriteScope)) yield return new("Auth:WriteScope is required");
     }
 
     internal static byte[]? DecodedKey(string key)
@@ -69,7 +70,7 @@ internal static class Auth
     {
         builder.Services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.Section)
             .ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<AuthOptions>, ValidateAuth>();
+        builder.Services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
 
         // No default scheme: reads are anonymous, so a request is authenticated only when its endpoint's policy asks
         // (the write policy names the JWT scheme). Authenticating every request cost about a fifth of a read's CPU.
@@ -131,12 +132,7 @@ internal static class Auth
             .SelectMany(c => c.Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))
             .Contains(scope, StringComparer.Ordinal);
 
-    private sealed class ValidateAuth : IValidateOptions<AuthOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, AuthOptions options)
-        {
-            var failures = options.Validate().ToList();
-            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-        }
-    }
 }
+
+[OptionsValidator]
+internal sealed partial class AuthOptionsValidator : IValidateOptions<AuthOptions>;

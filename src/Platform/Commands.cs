@@ -1,12 +1,11 @@
 using System.Diagnostics;
-using System.Globalization;
+using System.CommandLine;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
-using Platform.Data;
 
 namespace Platform;
 
@@ -17,28 +16,44 @@ public interface ISmokeTest
     Task RunOnceAsync(HttpClient api, CancellationToken cancellationToken);
 }
 
-/// <summary>The binary's subcommands. One image serves the API, runs migrations, checks health and smoke-tests a
-/// release, so the pipeline never builds or scans a second image.</summary>
+/// <summary>A subcommand a platform feature adds to the binary (the database adds <c>migrate</c>).</summary>
+/// <param name="Name">The word on the command line.</param>
+/// <param name="Description">One line for the usage text.</param>
+/// <param name="RunAsync">Runs the command; returns the exit code.</param>
+public sealed record PlatformCommand(string Name, string Description, Func<IServiceProvider, CancellationToken, Task<int>> RunAsync);
+
+/// <summary>The binary's subcommands, on System.CommandLine. One image serves the API, runs migrations, checks health
+/// and smoke-tests a release, so the pipeline never builds or scans a second image. Bad arguments print the usage and
+/// exit 2; a bad configuration or secrets file exits 1 with one line naming what is wrong.</summary>
 public static class Commands
 {
-    private const string Usage = "usage: <service> [migrate | healthcheck | smoke --base-url URL [--iterations N] [--concurrency N] | dev-token [--scope S]]";
-
-    /// <summary>Runs the subcommand named by the first argument, or the server when there is none.
+    /// <summary>Runs the subcommand named by the arguments, or the server when there is none.
     /// Returns the process exit code.</summary>
     public static async Task<int> RunPlatformAsync(this WebApplication app, string[] args)
     {
         try
         {
-            return args.FirstOrDefault() switch
+            var root = Root(app);
+            var parsed = root.Parse(args);
+            if (parsed.Errors.Count > 0)
             {
-                null => await ServeAsync(app),
-                var flag when flag.StartsWith('-') => await ServeAsync(app),
-                "migrate" => await MigrateAsync(app),
-                "healthcheck" => await HealthcheckAsync(app),
-                "smoke" => await SmokeAsync(app, args),
-                "dev-token" => DevToken(app, args),
-                var other => Fail($"unknown command '{other}'; {Usage}", exitCode: 2),
-            };
+                foreach (var error in parsed.Errors) Console.Error.WriteLine(error.Message);
+                Console.Error.WriteLine($"usage: {Usage(root)}");
+                return 2;
+            }
+            // smoke (the pre-promotion Job, which has no Vault identity), healthcheck and dev-token never open a
+            // database connection, so they run without the secrets files.
+            if (parsed.CommandResult.Command == root || app.Services.GetServices<PlatformCommand>().Any(c => c.Name == parsed.CommandResult.Command.Name))
+            {
+                if (app.Services.GetRequiredService<ISecretsState>().StartupProblem is { } problem) return Fail(problem);
+            }
+            return await parsed.InvokeAsync(new InvocationConfiguration
+            {
+                // The host handles SIGTERM itself (readiness off, drain, then stop): the parser must not cancel first.
+                ProcessTerminationTimeout = null,
+                // Errors are reported below, on one line.
+                EnableDefaultExceptionHandler = false,
+            });
         }
         catch (OptionsValidationException e)
         {
@@ -57,33 +72,53 @@ public static class Commands
         }
     }
 
-    /// <summary>Subcommands that never open a database connection, so they run without a secrets file.</summary>
-    internal static bool NeedsNoSecrets(string? command) => command is "smoke" or "dev-token";
-
-    private static async Task<int> ServeAsync(WebApplication app)
+    private static RootCommand Root(WebApplication app)
     {
-        await app.RunAsync();
-        return 0;
-    }
-
-    private static async Task<int> MigrateAsync(WebApplication app)
-    {
-        _ = app.Services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
+        var root = new RootCommand("Serves the API (no command) or runs one of the commands below.");
+        root.SetAction(async (_, _) =>
         {
-            foreach (var migrator in app.Services.GetServices<IDatabaseMigrator>())
-            {
-                var applied = await migrator.MigrateAsync(timeout.Token);
-                Console.Out.WriteLine($"migrate: applied {applied.Count} migration(s){(applied.Count > 0 ? ": " + string.Join(", ", applied) : "")}");
-            }
+            await app.RunAsync();
             return 0;
-        }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        });
+
+        var healthcheck = new Command("healthcheck", "Asks this instance's readiness endpoint; exit 0 when ready, 1 when not.");
+        healthcheck.SetAction((_, _) => HealthcheckAsync(app));
+        root.Add(healthcheck);
+
+        var baseUrl = new Option<string>("--base-url") { Description = "The API to exercise (absolute URL).", Required = true };
+        var iterations = new Option<int>("--iterations") { Description = "How many rounds.", DefaultValueFactory = _ => 50 };
+        var concurrency = new Option<int>("--concurrency") { Description = "Rounds in parallel.", DefaultValueFactory = _ => 4 };
+        baseUrl.Validators.Add(result =>
         {
-            return Fail($"migrate failed: {e.GetBaseException().Message}");
+            if (!Uri.TryCreate(result.GetValueOrDefault<string>(), UriKind.Absolute, out _)) result.AddError("--base-url must be an absolute URL");
+        });
+        foreach (var positive in new[] { iterations, concurrency })
+        {
+            positive.Validators.Add(result =>
+            {
+                if (result.GetValueOrDefault<int>() < 1) result.AddError($"{positive.Name} must be at least 1");
+            });
         }
+        var smoke = new Command("smoke", "Read-only exercise of a running instance; exit 0 when nothing failed.") { baseUrl, iterations, concurrency };
+        smoke.SetAction((parsed, _) => SmokeAsync(app, new Uri(parsed.GetValue(baseUrl)!), parsed.GetValue(iterations), parsed.GetValue(concurrency)));
+        root.Add(smoke);
+
+        var scope = new Option<string?>("--scope") { Description = "Scope of the token (default: Auth:WriteScope)." };
+        var devToken = new Command("dev-token", "Local development only: prints a token signed with Auth:SigningKey.") { scope };
+        devToken.SetAction(parsed => DevToken(app, parsed.GetValue(scope)));
+        root.Add(devToken);
+
+        foreach (var contributed in app.Services.GetServices<PlatformCommand>())
+        {
+            var command = new Command(contributed.Name, contributed.Description);
+            command.SetAction((_, ct) => contributed.RunAsync(app.Services, ct));
+            root.Add(command);
+        }
+        return root;
     }
+
+    private static string Usage(RootCommand root) =>
+        $"<service> [{string.Join(" | ", root.Subcommands.Select(c => string.Join(' ', [c.Name, .. c.Options.Select(o => o.Required ? $"{o.Name} VALUE" : $"[{o.Name} VALUE]")])))}]";
 
     /// <summary>Container health check without curl: asks this instance's readiness endpoint.</summary>
     private static async Task<int> HealthcheckAsync(WebApplication app)
@@ -101,13 +136,8 @@ public static class Commands
         }
     }
 
-    private static async Task<int> SmokeAsync(WebApplication app, string[] args)
+    private static async Task<int> SmokeAsync(WebApplication app, Uri uri, int iterations, int concurrency)
     {
-        var baseUrl = Argument(args, "--base-url");
-        if (baseUrl is null || !Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri))
-            return Fail($"smoke: --base-url with an absolute URL is required; {Usage}", exitCode: 2);
-        var iterations = int.Parse(Argument(args, "--iterations") ?? "50", CultureInfo.InvariantCulture);
-        var concurrency = int.Parse(Argument(args, "--concurrency") ?? "4", CultureInfo.InvariantCulture);
         var smoke = app.Services.GetRequiredService<ISmokeTest>();
 
         using var http = new HttpClient { BaseAddress = uri, Timeout = TimeSpan.FromSeconds(10) };
@@ -135,12 +165,12 @@ public static class Commands
 
     /// <summary>Local development only: mints a token signed with Auth:SigningKey. Refuses when an OIDC authority
     /// is configured, so it can never produce tokens a deployed service would accept.</summary>
-    private static int DevToken(WebApplication app, string[] args)
+    private static int DevToken(WebApplication app, string? scopeArgument)
     {
         var auth = app.Services.GetRequiredService<IOptions<AuthOptions>>().Value;
         if (AuthOptions.DecodedKey(auth.SigningKey ?? "") is not { Length: >= 32 } key)
             return Fail("dev-token: Auth:SigningKey is not set; dev tokens exist only for local runs");
-        var scope = Argument(args, "--scope") ?? auth.WriteScope;
+        var scope = scopeArgument ?? auth.WriteScope;
         var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
             Issuer = auth.Issuer,
@@ -153,15 +183,9 @@ public static class Commands
         return 0;
     }
 
-    private static string? Argument(string[] args, string name)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
-    }
-
-    private static int Fail(string message, int exitCode = 1)
+    private static int Fail(string message)
     {
         Console.Error.WriteLine(message);
-        return exitCode;
+        return 1;
     }
 }

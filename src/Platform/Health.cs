@@ -130,12 +130,12 @@ internal static class Health
                 : HealthCheckResult.Healthy());
     }
 
-    private sealed class DependencyMetricsPublisher : IHealthCheckPublisher
+    private sealed class DependencyMetricsPublisher(PlatformMetrics metrics) : IHealthCheckPublisher
     {
         public Task PublishAsync(HealthReport report, CancellationToken cancellationToken)
         {
             foreach (var (name, entry) in report.Entries)
-                PlatformMetrics.DependencyUp.WithLabels(name).Set(entry.Status == HealthStatus.Healthy ? 1 : 0);
+                metrics.DependencyUp.WithLabels(name).Set(entry.Status == HealthStatus.Healthy ? 1 : 0);
             return Task.CompletedTask;
         }
     }

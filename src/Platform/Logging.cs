@@ -21,7 +21,7 @@ public sealed class LoggingOptions
     /// <summary>Minimum level: Verbose, Debug, Information, Warning, Error, Fatal.</summary>
     public LogEventLevel Level { get; set; } = LogEventLevel.Information;
 
-    /// <summary>One summary line per API request (method, route, status, duration). Health and metrics requests are never logged.</summary>
+    /// <summary>One summary line per API request (method, route, status, duration). Probes and scrapes are never logged.</summary>
     public bool RequestLogging { get; set; } = true;
 }
 
@@ -38,8 +38,14 @@ internal static class Logging
             // Framework chatter that duplicates the request log line or is only useful when debugging the framework.
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
-            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Error)
+            // The health check service logs every unhealthy probe result at Error (a readiness probe during start-up
+            // included). Probes report through their answers and dependency_up; transitions are logged where they happen.
+            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .MinimumLevel.Override("Microsoft.Extensions.Http", LogEventLevel.Warning)
+            // Authentication registers data protection, whose hosted service creates a key ring at start and warns
+            // that its keys are not persisted or encrypted. Nothing here protects data that outlives the process (no
+            // cookies, no antiforgery), and the provider in use is ephemeral (AddPlatform): the warnings are noise.
+            .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
             .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
             .Enrich.FromLogContext()
@@ -68,9 +74,7 @@ internal static class Logging
             o.Logger = app.ApplicationServices.GetRequiredService<Serilog.Core.Logger>();
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
             o.GetLevel = (context, _, exception) =>
-                exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error
-                : PlatformPaths.IsManagement(context.Request.Path) ? LogEventLevel.Verbose
-                : LogEventLevel.Information;
+                exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error : LogEventLevel.Information;
             o.EnrichDiagnosticContext = (diagnostics, context) =>
             {
                 diagnostics.Set("RequestScheme", context.Request.Scheme);

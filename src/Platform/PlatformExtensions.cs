@@ -1,24 +1,25 @@
 using System.Reflection;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
-using Platform.Data;
 using Prometheus;
 
 namespace Platform;
 
-/// <summary>Name and version of the running service, from the entry assembly ("Catalog.Api" → "catalog").</summary>
+/// <summary>Name and version of the running service, from the application's assembly ("Catalog.Api" → "catalog").</summary>
 public sealed record ServiceIdentity(string Name, string Version)
 {
-    public static ServiceIdentity FromEntryAssembly()
+    /// <summary>From the host's application name, which is the service's assembly also when a test host runs it in
+    /// another process (the entry assembly is then the test runner).</summary>
+    public static ServiceIdentity Of(IHostEnvironment environment)
     {
-        var assembly = Assembly.GetEntryAssembly() ?? typeof(ServiceIdentity).Assembly;
-        var name = assembly.GetName().Name ?? "service";
+        var assembly = Assembly.Load(environment.ApplicationName);
         var version = assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
         // Drop the "+<commit>" build metadata the SDK appends; the image tag and OCI labels carry the commit.
-        return new ServiceIdentity(name.Split('.')[0].ToLowerInvariant(), version.Split('+')[0]);
+        return new ServiceIdentity(environment.ApplicationName.Split('.')[0].ToLowerInvariant(), version.Split('+')[0]);
     }
 }
 
@@ -28,38 +29,25 @@ public static class PlatformExtensions
 {
     public static IHostApplicationBuilder AddPlatform(this IHostApplicationBuilder builder)
     {
-        var identity = ServiceIdentity.FromEntryAssembly();
+        var identity = ServiceIdentity.Of(builder.Environment);
         builder.Services.AddSingleton(identity);
         builder.Services.TryAddSingleton(TimeProvider.System);
-
-        SecretsConfigurationProvider secrets;
-        try
-        {
-            secrets = builder.Configuration.AddSecretsDirectory();
-        }
-        catch (SecretsFileException e)
-        {
-            // Nothing can work without credentials; say which file and why in one line, nothing else.
-            Console.Error.WriteLine(e.Message);
-            Environment.Exit(1);
-            throw;
-        }
-        secrets.Reloaded += () => PlatformMetrics.SecretsReloads.WithLabels("success").Inc();
-        secrets.ReloadRefused += _ => PlatformMetrics.SecretsReloads.WithLabels("failure").Inc();
-        builder.Services.AddSingleton<ISecretsState>(secrets);
+        // A missing or broken secrets file is reported by RunPlatformAsync, in one line, before anything starts.
+        builder.Services.AddSingleton<ISecretsState>(builder.Configuration.AddSecretsDirectory());
 
         builder.AddHosting();
         builder.AddPlatformLogging(identity.Name, identity.Version);
         builder.AddPlatformTracing(identity.Name, identity.Version);
-        PlatformMetrics.Configure(identity);
+        builder.Services.AddSingleton<PlatformMetrics>();
         builder.AddPlatformHealth();
+        builder.AddReadYourWrites();
         builder.AddPlatformAuth();
         builder.AddProblems();
         builder.AddGracefulShutdown();
         builder.AddPlatformForwardedHeaders();
         builder.Services.AddOpenApi();
-        // Nothing here protects data that must outlive the process (no cookies, no antiforgery); an in-memory key
-        // ring avoids writing keys to a read-only file system and the warnings about it.
+        // Nothing here protects data that must outlive the process (no cookies, no antiforgery): an in-memory key
+        // ring, never written to the read-only file system.
         builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
         return builder;
     }
@@ -68,20 +56,25 @@ public static class PlatformExtensions
     /// (probes and /metrics on the management port) and the OpenAPI document.</summary>
     public static WebApplication MapPlatformEndpoints(this WebApplication app)
     {
-        app.Services.LogSecretsReloads();
+        var metrics = app.Services.GetRequiredService<PlatformMetrics>();
+        app.Services.ReportSecretsReloads(metrics);
         app.UsePlatformForwardedHeaders();
         app.UseManagementPortFilter();
+        // Outside the exception handler, so the request line carries the status the client got (503, not 500).
+        app.UseWhen(IsApi, api => api.UsePlatformRequestLogging(app.Configuration));
         app.UseProblems();
-        app.UsePlatformRequestLogging(app.Configuration);
         app.UseRouting();
-        app.UseWhen(context => !PlatformPaths.IsManagement(context.Request.Path), api => api.UseRequestMetrics());
+        app.UseWhen(IsApi, api => api.UseRequestMetrics());
         app.UseReadYourWrites();
         app.UseAuthentication();
         app.UseAuthorization();
 
         app.MapPlatformHealth();
-        app.MapMetrics(PlatformPaths.Metrics);
+        app.MapMetrics(PlatformPaths.Metrics, metrics.Registry);
         app.MapOpenApi();
         return app;
     }
+
+    /// <summary>API requests are logged and measured; probes and scrapes never are.</summary>
+    private static bool IsApi(HttpContext context) => !PlatformPaths.IsManagement(context.Request.Path);
 }

@@ -10,9 +10,26 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Platform.Data;
+using Microsoft.Extensions.Logging;
+using Npgsql;
 
 namespace Platform;
+
+/// <summary>A shared dependency (the writer, the reader, Catalog, S3) could not serve the request: the request was
+/// fine, so the answer is 503 with Retry-After, never a 500 that would page the wrong people. Every service throws
+/// this one type and the platform's exception handler answers it.</summary>
+public sealed class DependencyUnavailableException(string dependency, string message, TimeSpan retryAfter, Exception? inner = null, bool outcomeUnknown = false)
+    : Exception(message, inner)
+{
+    /// <summary>Name of the dependency, as in its health check and the dependency_up metric.</summary>
+    public string Dependency { get; } = dependency;
+
+    public TimeSpan RetryAfter { get; } = retryAfter;
+
+    /// <summary>True when a write may or may not have been applied (the connection was lost after COMMIT was sent):
+    /// a client retrying it blindly may apply it twice.</summary>
+    public bool OutcomeUnknown { get; } = outcomeUnknown;
+}
 
 /// <summary>Results the services return for errors they detect themselves.</summary>
 public static class PlatformResults
@@ -39,6 +56,8 @@ internal static partial class Problems
             context.ProblemDetails.Extensions["traceId"] = Activity.Current?.TraceId.ToString() ?? context.HttpContext.TraceIdentifier;
         });
         builder.Services.AddExceptionHandler<ExceptionToProblem>();
+        // The handler below logs what it handles, once, at the level it deserves (a dependency outage is not a bug).
+        builder.Services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = _ => true);
         // Binding failures (malformed JSON, wrong types, unsupported media type) reach the exception handler,
         // which can say which field was wrong, instead of an empty 400.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -51,7 +70,7 @@ internal static partial class Problems
         app.UseStatusCodePages();
     }
 
-    private sealed partial class ExceptionToProblem(IProblemDetailsService problems) : IExceptionHandler
+    private sealed partial class ExceptionToProblem(IProblemDetailsService problems, ILogger<ExceptionToProblem> logger) : IExceptionHandler
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext context, Exception exception, CancellationToken cancellationToken)
         {
@@ -61,13 +80,16 @@ internal static partial class Problems
                 case BadHttpRequestException bad:
                     problem = FromBadRequest(bad);
                     break;
-                case DatabaseUnavailableException unavailable:
+                case DependencyUnavailableException unavailable:
+                    logger.LogWarning("{Dependency} unavailable: {Reason} ({Cause})", unavailable.Dependency, unavailable.Message,
+                        unavailable.InnerException?.GetBaseException().Message);
                     problem = new ProblemDetails
                     {
                         Status = StatusCodes.Status503ServiceUnavailable,
                         Title = "Service temporarily unavailable",
                         Detail = unavailable.Message,
                     };
+                    problem.Extensions["dependency"] = unavailable.Dependency;
                     problem.Extensions["outcomeUnknown"] = unavailable.OutcomeUnknown;
                     context.Response.Headers.RetryAfter = ((int)Math.Ceiling(unavailable.RetryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
                     break;
@@ -75,7 +97,12 @@ internal static partial class Problems
                     // The client went away; there is nobody to answer.
                     context.Response.StatusCode = 499;
                     return true;
+                case var _ when FromDatabase(exception) is { } deterministic:
+                    // The statement itself was refused: retrying cannot help, and the client can act on the answer.
+                    problem = deterministic;
+                    break;
                 default:
+                    logger.LogError(exception, "Unhandled exception: answered 500");
                     problem = new ProblemDetails
                     {
                         Status = StatusCodes.Status500InternalServerError,
@@ -86,6 +113,39 @@ internal static partial class Problems
             }
             context.Response.StatusCode = problem.Status!.Value;
             return await problems.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem, Exception = exception });
+        }
+
+        /// <summary>Errors PostgreSQL raises for the data sent (SQLSTATE class 22, 23505, 23503), which a service did not
+        /// turn into a more specific answer itself. Others (42xxx: a bug or a missing grant) are 500s.</summary>
+        private static ProblemDetails? FromDatabase(Exception exception)
+        {
+            for (var e = exception; e is not null; e = e.InnerException)
+            {
+                if (e is not PostgresException postgres) continue;
+                return postgres.SqlState switch
+                {
+                    PostgresErrorCodes.UniqueViolation => new ProblemDetails
+                    {
+                        Status = StatusCodes.Status409Conflict,
+                        Title = "Conflict",
+                        Detail = "Something with the same unique values already exists.",
+                    },
+                    PostgresErrorCodes.ForeignKeyViolation => new ProblemDetails
+                    {
+                        Status = StatusCodes.Status400BadRequest,
+                        Title = "Bad request",
+                        Detail = "The request refers to something that does not exist.",
+                    },
+                    _ when postgres.SqlState.StartsWith("22", StringComparison.Ordinal) => new ProblemDetails
+                    {
+                        Status = StatusCodes.Status400BadRequest,
+                        Title = "Bad request",
+                        Detail = "A value in the request cannot be stored.",
+                    },
+                    _ => null,
+                };
+            }
+            return null;
         }
 
         private static ProblemDetails FromBadRequest(BadHttpRequestException bad)

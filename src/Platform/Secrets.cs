@@ -41,6 +41,10 @@ public interface ISecretsState
     /// <summary>Whether a required file is missing now.</summary>
     bool RequiredFileMissing { get; }
 
+    /// <summary>What made the first load fail (a required file missing, a file that cannot be parsed), in one line
+    /// naming the file; null when it succeeded. Commands that need credentials stop on it.</summary>
+    string? StartupProblem { get; }
+
     /// <summary>Raised after a change was loaded successfully.</summary>
     event Action? Reloaded;
 
@@ -73,16 +77,27 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
 
     public bool RequiredFileMissing { get; private set; }
 
+    public string? StartupProblem { get; private set; }
+
     public event Action? Reloaded;
 
     public event Action<string>? ReloadRefused;
 
-    /// <summary>First load: throws <see cref="SecretsFileException"/> so start-up stops with a clear line.</summary>
+    /// <summary>First load. A failure is kept as <see cref="StartupProblem"/> rather than thrown: configuration is
+    /// built before anything knows which command runs, and some commands need no credentials.</summary>
     public override void Load()
     {
-        var (data, fingerprint) = Read(_options);
-        Data = data;
-        _fingerprint = fingerprint;
+        try
+        {
+            var (data, fingerprint) = Read(_options);
+            Data = data;
+            _fingerprint = fingerprint;
+        }
+        catch (SecretsFileException e)
+        {
+            StartupProblem = Problem = e.Message;
+            RequiredFileMissing = e.Missing;
+        }
         _timer.Change(_options.PollInterval, _options.PollInterval);
     }
 
@@ -248,13 +263,21 @@ internal sealed class SecretsConfigurationProvider : ConfigurationProvider, ISec
 internal static class SecretsConfiguration
 {
     /// <summary>One log line per reload, naming what was refused (never a value): the first thing the
-    /// ServiceSecretsReloadFailing runbook asks for.</summary>
-    public static void LogSecretsReloads(this IServiceProvider services)
+    /// ServiceSecretsReloadFailing runbook asks for; and secrets_reloads_total by outcome.</summary>
+    public static void ReportSecretsReloads(this IServiceProvider services, PlatformMetrics metrics)
     {
         var state = services.GetRequiredService<ISecretsState>();
         var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("Platform.Secrets");
-        state.Reloaded += () => logger.LogInformation("Secrets reloaded");
-        state.ReloadRefused += problem => logger.LogWarning("Secrets reload refused: {Problem}", problem);
+        state.Reloaded += () =>
+        {
+            metrics.SecretsReloads.WithLabels("success").Inc();
+            logger.LogInformation("Secrets reloaded");
+        };
+        state.ReloadRefused += problem =>
+        {
+            metrics.SecretsReloads.WithLabels("failure").Inc();
+            logger.LogWarning("Secrets reload refused: {Problem}", problem);
+        };
     }
 
     /// <summary>Adds the secrets directory as the last (highest-priority) configuration source.</summary>
@@ -262,8 +285,6 @@ internal static class SecretsConfiguration
     {
         var options = new SecretsOptions();
         configuration.GetSection(SecretsOptions.Section).Bind(options);
-        // smoke (the pre-promotion Job, which has no Vault identity) and dev-token never open a connection.
-        if (Commands.NeedsNoSecrets(Environment.GetCommandLineArgs().Skip(1).FirstOrDefault())) options.RequiredFiles.Clear();
         var source = new SecretsConfigurationSource(options);
         configuration.Add(source);
         return source.Provider!;

@@ -12,9 +12,6 @@ namespace Platform;
 /// OTEL_SDK_DISABLED.</summary>
 internal static class Tracing
 {
-    /// <summary>Tag on every database span naming the endpoint that served it.</summary>
-    public const string DbRoleTag = "db.role";
-
     public static void AddPlatformTracing(this IHostApplicationBuilder builder, string serviceName, string version)
     {
         if (string.Equals(builder.Configuration["OTEL_SDK_DISABLED"], "true", StringComparison.OrdinalIgnoreCase)) return;
@@ -36,25 +33,8 @@ internal static class Tracing
                         o.RecordException = true;
                     })
                     .AddHttpClientInstrumentation(o => o.RecordException = true)
-                    .AddNpgsql()
-                    .AddSource(PlatformActivity.Source.Name);
+                    .AddNpgsql();
                 if (exportEnabled) tracing.AddOtlpExporter();
             });
     }
-
-    /// <summary>Database spans say which endpoint served them; dashboards and Jaeger searches filter on it.</summary>
-    public static void TagRole(this NpgsqlDataSourceBuilder builder, string role) =>
-        builder.ConfigureTracing(t => t
-            // Commands outside any request (health checks every few seconds, the reader probe) would each start a
-            // trace of their own: noise that drowns the traces people look for.
-            .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
-            .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null)
-            .ConfigureCommandEnrichmentCallback((activity, _) => activity.SetTag(DbRoleTag, role))
-            .ConfigureBatchEnrichmentCallback((activity, _) => activity.SetTag(DbRoleTag, role)));
-}
-
-/// <summary>The platform's own activity source (reader fallbacks, writer retries show up as span events).</summary>
-public static class PlatformActivity
-{
-    public static readonly System.Diagnostics.ActivitySource Source = new("Platform");
 }

@@ -21,6 +21,9 @@ public sealed class CatalogFixture : IAsyncLifetime
             ["Auth__ClientIds__0"] = MachineClientId,
             // The tests' own address plays the ALB, so X-Forwarded-For from it is honoured.
             ["ForwardedHeaders__KnownProxies__0"] = "127.0.0.1",
+            // As in the container: a fresh home directory, so nothing a previous run left there hides a start-up warning.
+            ["HOME"] = Directory.CreateTempSubdirectory("catalog-home-").FullName,
+            ["DOTNET_RUNNING_IN_CONTAINER"] = "true",
         },
     });
 

@@ -45,6 +45,18 @@ public sealed class ObservabilityTests(CatalogFixture fixture)
     }
 
     [Fact]
+    public void AHealthyStartLogsNoWarningAndProbesAreNeverLogged()
+    {
+        var logs = fixture.Service.LogDocuments().Select(d => d!.RootElement).ToList();
+        var start = logs.TakeWhile(log => log.GetProperty("log").GetProperty("logger").GetString() != "Serilog.AspNetCore.RequestLoggingMiddleware").ToList();
+        // The fixture waited for readiness, which answered 503 until the writer had answered once.
+        Assert.Contains(start, log => log.GetProperty("message").GetString() == "Writer answered: started");
+        Assert.All(start, log => Assert.DoesNotContain(log.GetProperty("log").GetProperty("level").GetString(), new[] { "warn", "error", "fatal" }));
+        Assert.DoesNotContain(logs, log => log.TryGetProperty("url", out var url) && url.GetProperty("path").GetString() is { } path &&
+                                           (path.StartsWith("/health", StringComparison.Ordinal) || path.StartsWith("/metrics", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task NoSecretEverReachesTheLogs()
     {
         await CreateAsync(fixture.Service.Api);

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Time.Testing;
-using Platform.Data;
 
 namespace Platform.Tests;
 
@@ -19,9 +18,9 @@ public sealed class ReadYourWritesTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var context = new DefaultHttpContext();
-        context.Request.Headers[ReadYourWrites.Header] =
+        context.Request.Headers[ReadYourWritesOptions.Header] =
             (time.GetUtcNow().ToUnixTimeMilliseconds() + issuedRelativeMs).ToString(CultureInfo.InvariantCulture);
-        Assert.Equal(pinned, ReadYourWrites.From(context, time, s_window).Pinned);
+        Assert.Equal(pinned, ReadYourWritesExtensions.IsPinned(context.Request, time, s_window));
     }
 
     [Theory]
@@ -33,8 +32,8 @@ public sealed class ReadYourWritesTests
     public void AMalformedTokenIsIgnored(string token)
     {
         var context = new DefaultHttpContext();
-        context.Request.Headers[ReadYourWrites.Header] = token;
-        Assert.False(ReadYourWrites.From(context, TimeProvider.System, s_window).Pinned);
+        context.Request.Headers[ReadYourWritesOptions.Header] = token;
+        Assert.False(ReadYourWritesExtensions.IsPinned(context.Request, TimeProvider.System, s_window));
     }
 
     [Fact]
@@ -42,12 +41,12 @@ public sealed class ReadYourWritesTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var write = new DefaultHttpContext();
-        ReadYourWrites.IssueToken(write, time);
+        ReadYourWritesExtensions.IssueToken(write.Response, time);
         var read = new DefaultHttpContext();
-        read.Request.Headers[ReadYourWrites.Header] = write.Response.Headers[ReadYourWrites.Header];
+        read.Request.Headers[ReadYourWritesOptions.Header] = write.Response.Headers[ReadYourWritesOptions.Header];
         time.Advance(TimeSpan.FromMilliseconds(1500));
-        Assert.True(ReadYourWrites.From(read, time, s_window).Pinned);
+        Assert.True(ReadYourWritesExtensions.IsPinned(read.Request, time, s_window));
         time.Advance(TimeSpan.FromMilliseconds(600));
-        Assert.False(ReadYourWrites.From(read, time, s_window).Pinned);
+        Assert.False(ReadYourWritesExtensions.IsPinned(read.Request, time, s_window));
     }
 }

@@ -26,8 +26,8 @@ public sealed class WriterFailoverTests(ITestOutputHelper output)
         await Load.RunForAsync(TimeSpan.FromSeconds(2));
         var logLinesBefore = service.StdoutLines.Count;
 
-        var crash = Stopwatch.GetTimestamp();
         await environment.Cluster.Primary.KillAsync();
+        var crash = Stopwatch.GetTimestamp();
         await environment.Cluster.FailoverAsync();
         var promoted = Stopwatch.GetTimestamp();
         await Load.RunForAsync(TimeSpan.FromSeconds(4));

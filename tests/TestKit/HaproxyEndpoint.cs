@@ -39,6 +39,9 @@ public sealed class HaproxyEndpoint : IAsyncDisposable
               maxconn 1000
             defaults
               mode tcp
+              # The endpoint stands for a DNS name: a connection to a dead server fails at once and the client's own
+              # retry decides. HAProxy's default retries wait a turn-around second each before trying again.
+              retries 0
               timeout connect 1s
               timeout client 1h
               timeout server 1h

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Platform;
 
 namespace Assets.Api.Assets;
 
@@ -94,15 +95,7 @@ public static class AssetRules
         if (name.Length > FileNameMaxLength) return $"At most {FileNameMaxLength} characters.";
         if (name is "." or ".." || name.Contains('/', StringComparison.Ordinal) || name.Contains('\\', StringComparison.Ordinal))
             return "A file name, not a path: no '/', '\\', '.' or '..'.";
-        for (var i = 0; i < name.Length; i++)
-        {
-            var c = name[i];
-            if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1])) { i++; continue; }
-            // Lone surrogates cannot be encoded in UTF-8; bidirectional overrides disguise "gpj.exe" as "exe.jpg".
-            if (char.IsSurrogate(c) || char.IsControl(c) || c is >= '\u202A' and <= '\u202E' or >= '\u2066' and <= '\u2069')
-                return "Control characters, bidirectional overrides and invalid Unicode are not allowed.";
-        }
-        return null;
+        return PlainText.IsValid(name) ? null : "Control characters, bidirectional overrides and invalid Unicode are not allowed.";
     }
 
     private static bool TryNormalizeSha256(string value, out string? base64)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Assets.Api.CatalogClient;
 using Assets.Api.Data;
 using Assets.Api.Storage;
@@ -12,16 +11,12 @@ namespace Assets.Api.Assets;
 
 public static class AssetsApi
 {
-    public const int DefaultPageSize = 20;
-    public const int MaxPageSize = 100;
-
     private static readonly Func<AssetsDbContext, Guid, CancellationToken, Task<Asset?>> s_byId =
         EF.CompileAsyncQuery((AssetsDbContext db, Guid id, CancellationToken _) => db.Assets.AsNoTracking().FirstOrDefault(a => a.Id == id));
 
     public static IEndpointRouteBuilder MapAssetsApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api/v1").WithTags("Assets")
-            .AddEndpointFilter<DependencyUnavailableFilter>()
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         api.MapPost("/products/{productId:guid}/assets", Create).WithName("CreateAsset").RequireAuthorization(PlatformPolicies.Write);
         api.MapGet("/products/{productId:guid}/assets", List).WithName("ListAssets");
@@ -78,7 +73,7 @@ public static class AssetsApi
         Guid id, Database<AssetsDbContext> database, ObjectStorage storage, TimeProvider time, CancellationToken ct)
     {
         // From the writer: the client usually completes right after creating, before the reader has replayed the row.
-        var asset = await database.WriteAsync((db, token) => s_byId(db, id, token), ct);
+        var asset = await database.ReadAsync(ReadFrom.Writer, (db, token) => s_byId(db, id, token), ct);
         if (asset is null) return TypedResults.NotFound();
 
         var stored = await storage.HeadAsync(asset.ObjectKey, ct);
@@ -108,7 +103,7 @@ public static class AssetsApi
     public static async Task<Results<Ok<AssetResponse>, NotFound>> Get(
         Guid id, HttpContext http, Database<AssetsDbContext> database, ObjectStorage storage, IOptionsMonitor<StorageOptions> options, CancellationToken ct)
     {
-        var asset = await database.ReadAsync((db, token) => s_byId(db, id, token), ct);
+        var asset = await database.ReadAsync(http.ReadFrom(), (db, token) => s_byId(db, id, token), ct);
         if (asset is null) return TypedResults.NotFound();
         SetCaching(http, options.CurrentValue);
         return TypedResults.Ok(await WithDownloadAsync(asset, storage));
@@ -119,26 +114,21 @@ public static class AssetsApi
         CancellationToken ct, string? limit = null, string? cursor = null)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var pageSize = DefaultPageSize;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxPageSize))
-            errors["limit"] = [$"limit is a whole number from 1 to {MaxPageSize}."];
-        var after = Guid.Empty;
-        if (cursor is not null && !Cursor.TryDecode(cursor, out after))
-            errors["cursor"] = ["The cursor is not valid; pass nextCursor from a previous page unchanged."];
+        var page = PageRequest.Parse(limit, cursor, errors);
         if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
-        var rows = await database.ReadAsync((db, token) =>
+        var rows = await database.ReadAsync(http.ReadFrom(), (db, token) =>
         {
             var query = db.Assets.AsNoTracking().Where(a => a.ProductId == productId);
-            if (cursor is not null) query = query.Where(a => a.Id > after);
-            return query.OrderBy(a => a.Id).Take(pageSize + 1).ToListAsync(token);
+            if (page.After is { } after) query = query.Where(a => a.Id > after);
+            return query.OrderBy(a => a.Id).Take(page.Fetch).ToListAsync(token);
         }, ct);
 
-        var hasMore = rows.Count > pageSize;
-        var page = new List<AssetResponse>(Math.Min(rows.Count, pageSize));
-        foreach (var asset in rows.Take(pageSize)) page.Add(await WithDownloadAsync(asset, storage));
+        var (items, next) = page.Of(rows, a => a.Id);
+        var responses = new List<AssetResponse>(items.Count);
+        foreach (var asset in items) responses.Add(await WithDownloadAsync(asset, storage));
         SetCaching(http, options.CurrentValue);
-        return TypedResults.Ok(new AssetPage(page, hasMore ? Cursor.Encode(page[^1].Id) : null));
+        return TypedResults.Ok(new AssetPage(responses, next));
     }
 
     /// <summary>Deletes the object, then the row: if S3 is down nothing changes (503), and a delete repeated after a
@@ -146,7 +136,8 @@ public static class AssetsApi
     public static async Task<Results<NoContent, NotFound>> Delete(
         Guid id, Database<AssetsDbContext> database, ObjectStorage storage, CancellationToken ct)
     {
-        var asset = await database.WriteAsync((db, token) => s_byId(db, id, token), ct);
+        // From the writer, like complete: the asset may have been created a moment ago.
+        var asset = await database.ReadAsync(ReadFrom.Writer, (db, token) => s_byId(db, id, token), ct);
         if (asset is null) return TypedResults.NotFound();
         await storage.DeleteAsync(asset.ObjectKey, ct);
         await database.WriteAsync((db, token) => db.Assets.Where(a => a.Id == id).ExecuteDeleteAsync(token), ct);
@@ -158,11 +149,11 @@ public static class AssetsApi
         asset.Status == AssetStatus.Available ? AssetResponse.From(asset, await storage.DownloadUrlAsync(asset.ObjectKey)) : AssetResponse.From(asset);
 
     /// <summary>Presigned URLs are short-lived credentials: responses carrying them are never stored by shared caches.
-    /// CDN URLs are stable, so those responses may be cached briefly like Catalog's.</summary>
+    /// CDN URLs are stable, so those responses may be cached for Storage:PublicCacheMaxAge like Catalog's.</summary>
     private static void SetCaching(HttpContext http, StorageOptions options)
     {
-        http.Response.Headers.CacheControl = string.IsNullOrWhiteSpace(options.CdnBaseUrl) ? "private, no-store" : "public, max-age=30";
-        http.Response.AddVaryOnToken();
+        if (string.IsNullOrWhiteSpace(options.CdnBaseUrl)) http.Response.Headers.CacheControl = "private, no-store";
+        else http.Response.CacheablePublicly(options.PublicCacheMaxAge);
     }
 
     private static ProblemHttpResult Conflict(string title, string detail) =>

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Net;
-using Platform.Data;
+using Platform;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
 
@@ -28,7 +28,7 @@ public sealed class CatalogApiClient(HttpClient http, TimeProvider time)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"api/v1/products/{productId}", UriKind.Relative));
         if (onWriter)
-            request.Headers.Add(ReadYourWrites.Header, time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add(ReadYourWritesOptions.Header, time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

@@ -1,10 +1,11 @@
+using System.ComponentModel.DataAnnotations;
 using Microsoft.Extensions.Options;
 
 namespace Assets.Api.Storage;
 
 /// <summary>Where the images live and how clients reach them. There are deliberately no credentials here: the SDK's
 /// default chain finds them (IRSA's web identity token on EKS, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY locally).</summary>
-public sealed class StorageOptions
+public sealed class StorageOptions : IValidatableObject
 {
     public const string Section = "Storage";
 
@@ -25,6 +26,10 @@ public sealed class StorageOptions
     /// <c>{CdnBaseUrl}/{object key}</c> instead of presigned S3 URLs.</summary>
     public string? CdnBaseUrl { get; set; }
 
+    /// <summary>max-age of public GET responses when downloads come from <see cref="CdnBaseUrl"/> (stable URLs); without
+    /// a CDN the responses carry presigned URLs and are never cached.</summary>
+    public TimeSpan PublicCacheMaxAge { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>Largest image accepted (bytes).</summary>
     public long MaxSizeBytes { get; set; } = 50 * 1024 * 1024;
 
@@ -35,7 +40,9 @@ public sealed class StorageOptions
     /// <summary>Lifetime of a presigned download URL (without a CDN).</summary>
     public TimeSpan DownloadUrlExpiry { get; set; } = TimeSpan.FromMinutes(15);
 
-    internal IEnumerable<string> Validate()
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext) => Failures().Select(failure => new ValidationResult(failure));
+
+    internal IEnumerable<string> Failures()
     {
         if (string.IsNullOrWhiteSpace(Bucket)) yield return "Storage:Bucket is required (the S3 bucket holding product images)";
         if (!string.IsNullOrWhiteSpace(ServiceUrl) && !IsHttpUrl(ServiceUrl))
@@ -43,6 +50,7 @@ public sealed class StorageOptions
         if (!string.IsNullOrWhiteSpace(CdnBaseUrl) && !IsHttpUrl(CdnBaseUrl))
             yield return "Storage:CdnBaseUrl must be an absolute http(s) URL";
         if (MaxSizeBytes < 1) yield return "Storage:MaxSizeBytes must be at least 1";
+        if (PublicCacheMaxAge < TimeSpan.Zero) yield return "Storage:PublicCacheMaxAge must not be negative";
         // SigV4 presigned URLs are valid for at most seven days; S3 refuses longer ones.
         foreach (var (key, value) in new[] { ("UploadUrlExpiry", UploadUrlExpiry), ("DownloadUrlExpiry", DownloadUrlExpiry) })
         {
@@ -53,13 +61,7 @@ public sealed class StorageOptions
 
     private static bool IsHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
-
-    internal sealed class Validator : IValidateOptions<StorageOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, StorageOptions options)
-        {
-            var failures = options.Validate().ToList();
-            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
-        }
-    }
 }
+
+[OptionsValidator]
+internal sealed partial class StorageOptionsValidator : IValidateOptions<StorageOptions>;

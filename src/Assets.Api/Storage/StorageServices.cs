@@ -15,7 +15,7 @@ internal static class StorageServices
     public static void AddStorage(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.Section).ValidateOnStart();
-        builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptions.Validator>();
+        builder.Services.AddSingleton<IValidateOptions<StorageOptions>, StorageOptionsValidator>();
         builder.Services.AddSingleton<IAmazonS3>(sp => CreateClient(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         builder.Services.AddSingleton<ObjectStorage>();
         builder.Services.AddHealthChecks().AddCheck<StorageHealthCheck>(ObjectStorage.Dependency,

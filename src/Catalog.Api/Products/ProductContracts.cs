@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Platform;
 
 namespace Catalog.Api.Products;
 
@@ -89,9 +90,9 @@ public static partial class ProductRules
             if (attributes.Count > MaxAttributes) errors["attributes"] = [$"At most {MaxAttributes} attributes."];
             foreach (var (key, value) in attributes)
             {
-                if (key.Length is 0 or > AttributeKeyMaxLength || !IsText(key, allowLineBreaks: false))
+                if (key.Length is 0 or > AttributeKeyMaxLength || !PlainText.IsValid(key))
                     errors[$"attributes.{Truncate(key)}"] = [$"Attribute names are 1-{AttributeKeyMaxLength} printable characters."];
-                else if (value is null || value.Length > AttributeValueMaxLength || !IsText(value, allowLineBreaks: false))
+                else if (value is null || value.Length > AttributeValueMaxLength || !PlainText.IsValid(value))
                     errors[$"attributes.{key}"] = [$"Attribute values are at most {AttributeValueMaxLength} printable characters."];
             }
         }
@@ -109,25 +110,11 @@ public static partial class ProductRules
             {
                 errors[field] = [$"At most {maxLength} characters."];
             }
-            else if (!IsText(value, allowLineBreaks: field == "description"))
+            else if (!PlainText.IsValid(value, allowLineBreaks: field == "description"))
             {
-                errors[field] = ["Control characters and invalid Unicode are not allowed."];
+                errors[field] = ["Control characters, bidirectional overrides and invalid Unicode are not allowed."];
             }
         }
-    }
-
-    /// <summary>PostgreSQL text cannot hold NUL and UTF-8 cannot encode a lone surrogate (JSON escapes allow both):
-    /// refusing them here turns what would be a database error into a field error.</summary>
-    public static bool IsText(string value, bool allowLineBreaks)
-    {
-        for (var i = 0; i < value.Length; i++)
-        {
-            var c = value[i];
-            if (char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])) { i++; continue; }
-            if (char.IsSurrogate(c)) return false;
-            if (char.IsControl(c) && !(allowLineBreaks && c is '\n' or '\r' or '\t')) return false;
-        }
-        return true;
     }
 
     private static string Truncate(string value) => value.Length <= 40 ? value : value[..40];

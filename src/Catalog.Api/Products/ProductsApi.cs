@@ -11,9 +11,6 @@ namespace Catalog.Api.Products;
 
 public static class ProductsApi
 {
-    public const int DefaultPageSize = 20;
-    public const int MaxPageSize = 100;
-
     private static readonly Func<CatalogDbContext, Guid, CancellationToken, Task<Product?>> s_byId =
         EF.CompileAsyncQuery((CatalogDbContext db, Guid id, CancellationToken _) => db.Products.AsNoTracking().FirstOrDefault(p => p.Id == id));
 
@@ -35,7 +32,7 @@ public static class ProductsApi
     public static async Task<Results<Ok<ProductResponse>, StatusCodeHttpResult, NotFound>> GetById(
         Guid id, HttpContext http, Database<CatalogDbContext> database, IOptions<CatalogOptions> options, CancellationToken ct)
     {
-        var product = await database.ReadAsync((db, token) => s_byId(db, id, token), ct);
+        var product = await database.ReadAsync(http.ReadFrom(), (db, token) => s_byId(db, id, token), ct);
         return product is null ? TypedResults.NotFound() : Cacheable(http, product, options.Value);
     }
 
@@ -44,7 +41,7 @@ public static class ProductsApi
     {
         // A value no product can have is not looked up (and NUL bytes never reach PostgreSQL).
         if (!ProductRules.SkuPattern().IsMatch(sku)) return TypedResults.NotFound();
-        var product = await database.ReadAsync((db, token) => s_bySku(db, sku, token), ct);
+        var product = await database.ReadAsync(http.ReadFrom(), (db, token) => s_bySku(db, sku, token), ct);
         return product is null ? TypedResults.NotFound() : Cacheable(http, product, options.Value);
     }
 
@@ -53,31 +50,25 @@ public static class ProductsApi
         string? category = null, string? status = null, string? limit = null, string? cursor = null)
     {
         var errors = new Dictionary<string, string[]>(StringComparer.Ordinal);
-        var pageSize = DefaultPageSize;
-        if (limit is not null && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out pageSize) || pageSize is < 1 or > MaxPageSize))
-            errors["limit"] = [$"limit is a whole number from 1 to {MaxPageSize}."];
+        var page = PageRequest.Parse(limit, cursor, errors);
         var statusFilter = ProductRules.ParseStatus(status);
         if (status is not null && statusFilter is null) errors["status"] = ["status is one of draft, active, archived."];
-        var after = Guid.Empty;
-        if (cursor is not null && !Cursor.TryDecode(cursor, out after))
-            errors["cursor"] = ["The cursor is not valid; pass nextCursor from a previous page unchanged."];
-        if (category is { Length: > ProductRules.ShortTextMaxLength } || (category is not null && !ProductRules.IsText(category, allowLineBreaks: false)))
+        if (category is { Length: > ProductRules.ShortTextMaxLength } || (category is not null && !PlainText.IsValid(category)))
             errors["category"] = [$"At most {ProductRules.ShortTextMaxLength} printable characters."];
         if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
-        var rows = await database.ReadAsync((db, token) =>
+        var rows = await database.ReadAsync(http.ReadFrom(), (db, token) =>
         {
             var query = db.Products.AsNoTracking();
             if (category is not null) query = query.Where(p => p.Category == category);
             if (statusFilter is { } s) query = query.Where(p => p.Status == s);
-            if (cursor is not null) query = query.Where(p => p.Id > after);
-            return query.OrderBy(p => p.Id).Take(pageSize + 1).ToListAsync(token);
+            if (page.After is { } after) query = query.Where(p => p.Id > after);
+            return query.OrderBy(p => p.Id).Take(page.Fetch).ToListAsync(token);
         }, ct);
 
-        var hasMore = rows.Count > pageSize;
-        var page = rows.Take(pageSize).Select(ProductResponse.From).ToList();
-        SetPublicCaching(http, options.Value);
-        return TypedResults.Ok(new ProductPage(page, hasMore ? Cursor.Encode(page[^1].Id) : null));
+        var (items, next) = page.Of(rows, p => p.Id);
+        http.Response.CacheablePublicly(options.Value.PublicCacheMaxAge);
+        return TypedResults.Ok(new ProductPage([.. items.Select(ProductResponse.From)], next));
     }
 
     public static async Task<Results<Created<ProductResponse>, ProblemHttpResult>> Create(
@@ -158,18 +149,11 @@ public static class ProductsApi
     private static Results<Ok<ProductResponse>, StatusCodeHttpResult, NotFound> Cacheable(HttpContext http, Product product, CatalogOptions options)
     {
         var etag = ETag(product);
-        SetPublicCaching(http, options);
+        http.Response.CacheablePublicly(options.PublicCacheMaxAge);
         http.Response.Headers.ETag = etag;
         if (http.Request.Headers.IfNoneMatch.Any(v => v is not null && (v.Contains(etag, StringComparison.Ordinal) || v.Trim() == "*")))
             return TypedResults.StatusCode(StatusCodes.Status304NotModified);
         return TypedResults.Ok(ProductResponse.From(product));
-    }
-
-    private static void SetPublicCaching(HttpContext http, CatalogOptions options)
-    {
-        // A read pinned by a read-your-writes token is switched to "private, no-store" by the platform.
-        http.Response.Headers.CacheControl = $"public, max-age={(int)options.PublicCacheMaxAge.TotalSeconds}";
-        http.Response.AddVaryOnToken();
     }
 
     private static void Apply(ProductRequest request, Product product)

@@ -4,9 +4,9 @@ using Microsoft.EntityFrameworkCore.Diagnostics;
 namespace Platform.Data;
 
 /// <summary>Times every SQL command by the endpoint that ran it (db_command_duration_seconds{role}).</summary>
-internal sealed class CommandMetricsInterceptor(string role) : DbCommandInterceptor
+internal sealed class CommandMetricsInterceptor(Prometheus.Histogram.Child duration) : DbCommandInterceptor
 {
-    private readonly Prometheus.Histogram.Child _duration = PlatformMetrics.DbCommandDuration.WithLabels(role);
+    private readonly Prometheus.Histogram.Child _duration = duration;
 
     public override DbDataReader ReaderExecuted(DbCommand command, CommandExecutedEventData eventData, DbDataReader result)
     {

@@ -1,55 +1,46 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Platform.Data;
 
-/// <summary>The one way services reach their database. Reads go to the reader unless the request is pinned by a
-/// read-your-writes token or the reader is down; writes go to the writer and are retried only when they provably
-/// did not run. Each attempt uses a fresh pooled context, so a retry never sees a half-applied change tracker.</summary>
+/// <summary>The one way services reach their database; it knows nothing of HTTP. Reads name the endpoint they need
+/// (<see cref="ReadFrom"/>): the reader (the writer answers while the reader is unavailable) or the writer (a client
+/// that must see its own write, a read that decides a write). Writes run on the writer in one transaction each and are
+/// retried exactly when they did not commit. Each attempt uses a fresh pooled context, so a retry never sees a
+/// half-applied change tracker.</summary>
 public sealed class Database<TContext> where TContext : DbContext
 {
     private readonly IDbContextFactory<TContext> _writer;
     private readonly IDbContextFactory<TContext> _reader;
     private readonly DataSources _dataSources;
     private readonly ReaderAvailability _readerAvailability;
-    private readonly IHttpContextAccessor _http;
+    private readonly WriterRetry _retry;
     private readonly IOptionsMonitor<DatabaseOptions> _options;
-    private readonly TimeProvider _time;
-    private readonly ILogger<Database<TContext>> _logger;
+    private readonly PlatformMetrics _metrics;
 
     internal Database(DbContextFactories<TContext> factories, DataSources dataSources, ReaderAvailability readerAvailability,
-        IHttpContextAccessor http, IOptionsMonitor<DatabaseOptions> options, TimeProvider time, ILogger<Database<TContext>> logger)
+        WriterRetry retry, IOptionsMonitor<DatabaseOptions> options, PlatformMetrics metrics)
     {
         _writer = factories.Writer;
         _reader = factories.Reader;
         _dataSources = dataSources;
         _readerAvailability = readerAvailability;
-        _http = http;
+        _retry = retry;
         _options = options;
-        _time = time;
-        _logger = logger;
+        _metrics = metrics;
     }
 
-    /// <summary>Runs a query (no tracking) on the reader, or on the writer when the request is pinned or the reader
-    /// is unavailable. Queries are idempotent, so a failed attempt is simply run again on the writer.</summary>
-    public async Task<T> ReadAsync<T>(Func<TContext, CancellationToken, Task<T>> query, CancellationToken cancellationToken)
+    /// <summary>Runs a query (no tracking on the reader) on the endpoint <paramref name="from"/> names. A read on the
+    /// reader that finds it unreachable or stalled is answered by the writer; reads on the writer are retried like
+    /// writes, since a query that failed changed nothing.</summary>
+    public async Task<T> ReadAsync<T>(ReadFrom from, Func<TContext, CancellationToken, Task<T>> query, CancellationToken cancellationToken)
     {
-        if (_http.HttpContext.IsPinned())
-        {
-            PlatformMetrics.DbReadYourWritesPins.Inc();
-            return await OnWriterAsync(query, idempotent: true, cancellationToken);
-        }
-        if (!_dataSources.HasSeparateReader)
-        {
-            return await OnWriterAsync(query, idempotent: true, cancellationToken);
-        }
+        if (from == ReadFrom.Writer || !_dataSources.HasSeparateReader) return await ReadFromWriterAsync(query, cancellationToken);
         if (!_readerAvailability.IsUp)
         {
-            PlatformMetrics.DbReaderFallbacks.WithLabels("marked_down").Inc();
-            return await OnWriterAsync(query, idempotent: true, cancellationToken);
+            _metrics.DbReaderFallbacks.WithLabels("marked_down").Inc();
+            return await ReadFromWriterAsync(query, cancellationToken);
         }
 
         var db = await _reader.CreateDbContextAsync(cancellationToken);
@@ -61,16 +52,16 @@ public sealed class Database<TContext> where TContext : DbContext
         try
         {
             var result = await attempt.WaitAsync(_options.CurrentValue.ReaderTimeout, cancellationToken);
-            PlatformMetrics.DbReads.WithLabels(DbRole.Reader).Inc();
+            _metrics.DbReads.WithLabels(DbRole.Reader).Inc();
             return result;
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested &&
-                                  (e is TimeoutException || DatabaseFailures.Classify(e, connectionOpened: true).Kind != FailureKind.Application))
+                                  (e is TimeoutException || DatabaseFailures.Classify(e, Phase.Work).Kind == FailureKind.Transient))
         {
             _readerAvailability.MarkDown(e);
-            PlatformMetrics.DbReaderFallbacks.WithLabels("unavailable").Inc();
+            _metrics.DbReaderFallbacks.WithLabels("unavailable").Inc();
             Activity.Current?.AddEvent(new ActivityEvent("reader unavailable: falling back to the writer"));
-            return await OnWriterAsync(query, idempotent: true, cancellationToken);
+            return await ReadFromWriterAsync(query, cancellationToken);
         }
         finally
         {
@@ -80,73 +71,73 @@ public sealed class Database<TContext> where TContext : DbContext
         }
     }
 
-    /// <summary>Runs a unit of work on the writer and issues a read-your-writes token on the response.</summary>
-    public async Task<T> WriteAsync<T>(Func<TContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    /// <summary>Runs a unit of work in one transaction on the writer. Until COMMIT is sent nothing has committed, so a
+    /// transient failure before it (connection refused, lost or terminated, read-only server, serialization conflict)
+    /// is retried within Database:WriterRetryBudget; a deterministic one (constraint, bad value) propagates at once.
+    /// Only a connection lost after COMMIT was sent leaves the outcome unknown: that is answered 503 with
+    /// <c>outcomeUnknown</c> and never replayed. COMMIT itself gets no cancellation token: a client hanging up must not
+    /// turn a write into an unknown outcome. EF Core's automatic savepoints are off: the unit is all or nothing, and a
+    /// failed attempt is rolled back and run again as a whole.</summary>
+    public Task<T> WriteAsync<T>(Func<TContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
+        _retry.ExecuteAsync(static async (state, ct) =>
+        {
+            var (self, unit) = state;
+            var phase = Phase.Connect;
+            try
+            {
+                await using var db = await self._writer.CreateDbContextAsync(ct);
+                await db.Database.OpenConnectionAsync(ct);
+                phase = Phase.Work;
+                db.Database.AutoSavepointsEnabled = false;
+                await using var transaction = await db.Database.BeginTransactionAsync(ct);
+                var result = await unit(db, ct);
+                phase = Phase.Commit;
+                await transaction.CommitAsync(CancellationToken.None);
+                return result;
+            }
+            catch (Exception e) when ((phase == Phase.Commit || !ct.IsCancellationRequested) && WriterRetry.Wrap(e, phase) is { } failure)
+            {
+                throw failure;
+            }
+        }, (this, work), cancellationToken);
+
+    private async Task<T> ReadFromWriterAsync<T>(Func<TContext, CancellationToken, Task<T>> query, CancellationToken cancellationToken)
     {
-        var result = await OnWriterAsync(work, idempotent: false, cancellationToken);
-        if (_http.HttpContext is { } context) ReadYourWrites.IssueToken(context, _time);
+        var result = await _retry.ExecuteAsync(static async (state, ct) =>
+        {
+            var (self, read) = state;
+            try
+            {
+                await using var db = await self._writer.CreateDbContextAsync(ct);
+                return await read(db, ct);
+            }
+            // A query commits nothing: wherever it failed, running it again is safe.
+            catch (Exception e) when (!ct.IsCancellationRequested && WriterRetry.Wrap(e, Phase.Work) is { } failure)
+            {
+                throw failure;
+            }
+        }, (this, query), cancellationToken);
+        _metrics.DbReads.WithLabels(DbRole.Writer).Inc();
         return result;
     }
 
-    /// <summary>Runs work on the writer, outside any request (migrations, start-up checks): same retry rules.</summary>
-    internal Task<T> OnWriterAsync<T>(Func<TContext, CancellationToken, Task<T>> work, bool idempotent, CancellationToken cancellationToken) =>
-        WithWriterRetryAsync(work, idempotent, cancellationToken);
-
-    private async Task<T> WithWriterRetryAsync<T>(Func<TContext, CancellationToken, Task<T>> work, bool idempotent, CancellationToken cancellationToken)
-    {
-        var options = _options.CurrentValue;
-        var started = _time.GetTimestamp();
-        var delay = TimeSpan.FromMilliseconds(50);
-        while (true)
+    /// <summary>Runs work on the writer outside a transaction of this class's (migrations manage their own): only a
+    /// connection that could not be opened is retried.</summary>
+    internal Task<T> OnWriterAsync<T>(Func<TContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
+        _retry.ExecuteAsync(static async (state, ct) =>
         {
-            var opened = false;
+            var (self, unit) = state;
+            await using var db = await self._writer.CreateDbContextAsync(ct);
             try
             {
-                await using var db = await _writer.CreateDbContextAsync(cancellationToken);
-                // Opening explicitly separates "never reached the server" from "lost after sending".
-                await db.Database.OpenConnectionAsync(cancellationToken);
-                opened = true;
-                var result = await work(db, cancellationToken);
-                if (idempotent) PlatformMetrics.DbReads.WithLabels(DbRole.Writer).Inc();
-                return result;
+                await db.Database.OpenConnectionAsync(ct);
             }
-            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
+            catch (Exception e) when (!ct.IsCancellationRequested && WriterRetry.Wrap(e, Phase.Connect) is { } failure)
             {
-                var (kind, reason) = DatabaseFailures.Classify(e, opened);
-                if (kind == FailureKind.Application) throw;
-                if (kind == FailureKind.UnknownOutcome)
-                {
-                    // Other pooled connections to the same server are most likely dead as well.
-                    _dataSources.Writer.Clear();
-                }
-                if (kind == FailureKind.UnknownOutcome && !idempotent)
-                {
-                    PlatformMetrics.DbWriteUnknownOutcomes.Inc();
-                    _logger.LogError(e, "Connection to the writer lost after the write was sent ({Reason}); its outcome is unknown and it is not retried", reason);
-                    throw new DatabaseUnavailableException(
-                        "The connection to the database was lost while the write was in progress; it may or may not have been applied.",
-                        e, outcomeUnknown: true, retryAfter: TimeSpan.FromSeconds(1));
-                }
-
-                var elapsed = _time.GetElapsedTime(started);
-                if (elapsed + delay > options.WriterRetryBudget)
-                {
-                    _logger.LogError(e, "Writer unavailable after retrying for {Elapsed} ({Reason})", elapsed, reason);
-                    throw new DatabaseUnavailableException("The database is not accepting writes right now.", e,
-                        outcomeUnknown: false, retryAfter: TimeSpan.FromSeconds(5));
-                }
-                // The old writer after a failover answers 25006 on every pooled connection; a refused or dropped one
-                // means the server behind the endpoint went away, and its other idle connections are dead too. Either
-                // way the pool's connections are worthless: new ones resolve the cluster endpoint's DNS again.
-                _dataSources.Writer.Clear();
-                PlatformMetrics.DbWriterRetries.WithLabels(reason == "read_only" ? "read_only" : "connect").Inc();
-                Activity.Current?.AddEvent(new ActivityEvent($"writer retry ({reason})"));
-                _logger.LogDebug("Writer operation did not run ({Reason}); retrying in {Delay} ms", reason, delay.TotalMilliseconds);
-                await Task.Delay(delay, _time, cancellationToken);
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+                throw failure;
             }
-        }
-    }
+            return await unit(db, ct);
+        }, (this, work), cancellationToken);
 }
 
 /// <summary>Pooled context factories, one per endpoint, for one context type.</summary>

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -22,16 +23,17 @@ public static class DatabaseExtensions
     {
         var services = builder.Services;
         services.AddOptions<DatabaseOptions>().BindConfiguration(DatabaseOptions.Section).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<DatabaseOptions>, ValidateDatabase>();
-        services.AddHttpContextAccessor();
+        services.AddSingleton<IValidateOptions<DatabaseOptions>, DatabaseOptionsValidator>();
         services.AddSingleton(sp => new DataSources(
             sp.GetRequiredService<IOptionsMonitor<DatabaseOptions>>(), sp.GetRequiredService<ILogger<DataSources>>(),
             sp.GetRequiredService<ServiceIdentity>(), configureDataSource));
         services.AddSingleton<ReaderAvailability>();
+        services.AddSingleton<WriterRetry>();
         services.AddSingleton(sp =>
         {
             var dataSources = sp.GetRequiredService<DataSources>();
             var loggerFactory = sp.GetRequiredService<ILoggerFactory>();
+            var metrics = sp.GetRequiredService<PlatformMetrics>();
             return new DbContextFactories<TContext>(
                 Factory(dataSources.Writer, DbRole.Writer, QueryTrackingBehavior.TrackAll),
                 Factory(dataSources.Reader, DbRole.Reader, QueryTrackingBehavior.NoTracking));
@@ -41,14 +43,24 @@ public static class DatabaseExtensions
                     .UseNpgsql(dataSource, npgsql => configureNpgsql?.Invoke(npgsql))
                     .UseQueryTrackingBehavior(tracking)
                     .UseLoggerFactory(loggerFactory)
-                    .AddInterceptors(new CommandMetricsInterceptor(role))
+                    // EF Core logs every failed connection, command, transaction and save at Error. Database<T> handles
+                    // each of them (a retry, a fallback, a 409) or lets it reach the exception handler, which logs what
+                    // is left once: at Error, a retried failover would page anyone alerting on error logs.
+                    .ConfigureWarnings(w => w.Log(
+                        (RelationalEventId.ConnectionError, LogLevel.Debug),
+                        (RelationalEventId.CommandError, LogLevel.Debug),
+                        (RelationalEventId.TransactionError, LogLevel.Debug),
+                        (CoreEventId.SaveChangesFailed, LogLevel.Debug),
+                        (CoreEventId.QueryIterationFailed, LogLevel.Debug)))
+                    .AddInterceptors(new CommandMetricsInterceptor(metrics.DbCommandDuration.WithLabels(role)))
                     .Options);
         });
         services.AddSingleton(sp => new Database<TContext>(
             sp.GetRequiredService<DbContextFactories<TContext>>(), sp.GetRequiredService<DataSources>(),
-            sp.GetRequiredService<ReaderAvailability>(), sp.GetRequiredService<Microsoft.AspNetCore.Http.IHttpContextAccessor>(),
-            sp.GetRequiredService<IOptionsMonitor<DatabaseOptions>>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<Database<TContext>>>()));
+            sp.GetRequiredService<ReaderAvailability>(), sp.GetRequiredService<WriterRetry>(),
+            sp.GetRequiredService<IOptionsMonitor<DatabaseOptions>>(), sp.GetRequiredService<PlatformMetrics>()));
+        if (!services.Any(d => d.ServiceType == typeof(IDatabaseMigrator)))
+            services.AddSingleton(new PlatformCommand("migrate", "Applies the EF Core migrations on the writer and exits (the pre-upgrade Job).", DatabaseMigrator.RunAsync));
         services.AddSingleton<IDatabaseMigrator, DatabaseMigrator<TContext>>();
         services.AddHostedService<DatabaseStartup>();
 
@@ -88,15 +100,6 @@ public static class DatabaseExtensions
                 _ = check.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 return new HealthCheckResult(context.Registration.FailureStatus, $"no answer within {CheckTimeout.TotalSeconds:0} s", e);
             }
-        }
-    }
-
-    private sealed class ValidateDatabase : IValidateOptions<DatabaseOptions>
-    {
-        public ValidateOptionsResult Validate(string? name, DatabaseOptions options)
-        {
-            var failures = options.Validate().ToList();
-            return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
         }
     }
 }

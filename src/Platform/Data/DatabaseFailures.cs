@@ -3,57 +3,73 @@ using Npgsql;
 
 namespace Platform.Data;
 
+/// <summary>Where an operation on the writer was when it failed. Every write runs in an explicit transaction, and
+/// PostgreSQL commits nothing without COMMIT: until COMMIT has been sent, a failure of any kind leaves nothing behind.</summary>
+internal enum Phase
+{
+    /// <summary>Opening the connection: nothing was sent.</summary>
+    Connect,
+
+    /// <summary>Running the unit's commands (BEGIN goes with the first): nothing can have committed.</summary>
+    Work,
+
+    /// <summary>COMMIT was sent: only its answer tells whether the transaction committed.</summary>
+    Commit,
+}
+
 /// <summary>What a database exception tells about the operation that raised it.</summary>
 internal enum FailureKind
 {
-    /// <summary>Not a connectivity problem (constraint violation, concurrency conflict, bug): let it propagate.</summary>
-    Application,
+    /// <summary>A deterministic answer to the statement (constraint violation, bad value, missing grant, bug): running
+    /// it again gives the same answer, so it propagates at once.</summary>
+    Deterministic,
 
-    /// <summary>The command provably did not run: the connection never opened, or the server refused it as read-only.</summary>
-    NotExecuted,
+    /// <summary>Nothing committed and trying again may succeed: the connection was refused, lost or terminated before
+    /// COMMIT, the server is read-only (25006, the old writer), or the transaction lost a conflict (40001, 40P01).</summary>
+    Transient,
 
-    /// <summary>The connection was lost after the command was sent: it may or may not have committed.</summary>
+    /// <summary>The connection was lost after COMMIT was sent and before its answer: it may or may not have committed.</summary>
     UnknownOutcome,
 }
 
+internal readonly record struct Failure(FailureKind Kind, string Reason);
+
 internal static class DatabaseFailures
 {
-    /// <summary>SQLSTATE 25006 read_only_sql_transaction: what the old writer answers after an Aurora failover.</summary>
-    public const string ReadOnlyTransaction = "25006";
-
-    /// <summary>Npgsql's message when writing a command to the socket fails (as opposed to reading its result).</summary>
-    private const string WriteFailure = "Exception while writing to stream";
-
-    /// <param name="exception">What the operation threw (possibly wrapped by EF Core).</param>
-    /// <param name="connectionOpened">Whether the physical connection was open before the command was sent.</param>
-    public static (FailureKind Kind, string Reason) Classify(Exception exception, bool connectionOpened)
+    /// <summary>Classifies a failure by where it happened. An error answer to COMMIT (severity ERROR: the session
+    /// lives on) is a known rollback, classified like any other statement's error; a FATAL answer or a lost
+    /// connection during COMMIT is an unknown outcome — a backend terminated while waiting for its synchronous standby,
+    /// for one, has already committed locally.</summary>
+    public static Failure Classify(Exception exception, Phase phase)
     {
-        if (Find<PostgresException>(exception) is { } postgres)
-        {
-            if (postgres.SqlState == ReadOnlyTransaction) return (FailureKind.NotExecuted, "read_only");
-            if (!IsConnectionState(postgres.SqlState)) return (FailureKind.Application, postgres.SqlState);
-            return connectionOpened ? (FailureKind.UnknownOutcome, postgres.SqlState) : (FailureKind.NotExecuted, "connect");
-        }
-        if (Find<NpgsqlException>(exception) is { Message: WriteFailure })
-        {
-            // Sending failed (typically a pooled connection the server or a failover already closed). The request's
-            // last message (Sync, or COMMIT) never left the client, so the server cannot have committed anything.
-            return (FailureKind.NotExecuted, "connect");
-        }
-        if (Find<NpgsqlException>(exception) is not null || Find<TimeoutException>(exception) is not null ||
-            Find<SocketException>(exception) is not null || Find<IOException>(exception) is not null ||
-            exception is OperationCanceledException)
-        {
-            return connectionOpened ? (FailureKind.UnknownOutcome, "connection_lost") : (FailureKind.NotExecuted, "connect");
-        }
-        return (FailureKind.Application, exception.GetType().Name);
+        var postgres = Find<PostgresException>(exception);
+        var connectionLost = postgres is null ? IsConnectionFailure(exception) : IsFatal(postgres);
+        if (phase == Phase.Commit && connectionLost) return new(FailureKind.UnknownOutcome, PlatformMetrics.RetryReasons.Connection);
+        if (postgres is not null) return FromSqlState(postgres);
+        return connectionLost
+            ? new(FailureKind.Transient, PlatformMetrics.RetryReasons.Connection)
+            : new(FailureKind.Deterministic, exception.GetType().Name);
     }
 
-    /// <summary>Errors that concern the connection or server availability rather than the statement: connection
-    /// exceptions (08), operator intervention (57P01 admin shutdown, 57P02 crash, 57P03 cannot connect now),
-    /// too many connections (53300) and authentication (28P01/28000, e.g. a password being rotated).</summary>
-    private static bool IsConnectionState(string state) =>
-        state.StartsWith("08", StringComparison.Ordinal) || state is "57P01" or "57P02" or "57P03" or "53300" or "28P01" or "28000";
+    private static Failure FromSqlState(PostgresException postgres) => postgres.SqlState switch
+    {
+        PostgresErrorCodes.ReadOnlySqlTransaction => new(FailureKind.Transient, PlatformMetrics.RetryReasons.ReadOnly),
+        PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected => new(FailureKind.Transient, PlatformMetrics.RetryReasons.Conflict),
+        // Connection exceptions (08), operator intervention (57P01 admin shutdown, 57P02 crash, 57P03 cannot connect
+        // now), too many connections (53300) and authentication (28P01, 28000: a password being rotated).
+        var state when state.StartsWith("08", StringComparison.Ordinal) ||
+                       state is "57P01" or "57P02" or "57P03" or "53300" or "28P01" or "28000"
+            => new(FailureKind.Transient, PlatformMetrics.RetryReasons.Connection),
+        var state => new(FailureKind.Deterministic, state),
+    };
+
+    /// <summary>FATAL and PANIC end the session: the server closes the connection after sending them.</summary>
+    private static bool IsFatal(PostgresException postgres) => postgres.Severity is "FATAL" or "PANIC";
+
+    /// <summary>The connection could not be opened, or broke while sending or waiting for an answer.</summary>
+    private static bool IsConnectionFailure(Exception exception) =>
+        Find<NpgsqlException>(exception) is not null || Find<SocketException>(exception) is not null ||
+        Find<IOException>(exception) is not null || Find<TimeoutException>(exception) is not null;
 
     private static T? Find<T>(Exception? exception) where T : Exception
     {
@@ -61,14 +77,4 @@ internal static class DatabaseFailures
             if (e is T match) return match;
         return null;
     }
-}
-
-/// <summary>The database could not serve the operation. Mapped to 503 with Retry-After by the problem-details
-/// handler; <see cref="OutcomeUnknown"/> tells the client a retry may apply the write twice.</summary>
-public sealed class DatabaseUnavailableException(string message, Exception inner, bool outcomeUnknown, TimeSpan retryAfter)
-    : Exception(message, inner)
-{
-    public bool OutcomeUnknown { get; } = outcomeUnknown;
-
-    public TimeSpan RetryAfter { get; } = retryAfter;
 }

@@ -1,10 +1,12 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.Options;
 using Npgsql;
 
 namespace Platform.Data;
 
 /// <summary>The two Aurora endpoints and how the service treats them. Connection strings carry no credentials:
 /// Username and Password come from the Vault-rendered secrets file and may change while the service runs.</summary>
-public sealed class DatabaseOptions
+public sealed class DatabaseOptions : IValidatableObject
 {
     public const string Section = "Database";
 
@@ -23,10 +25,6 @@ public sealed class DatabaseOptions
     /// <summary>CA bundle for <c>SSL Mode=VerifyFull</c> (the RDS global bundle in AWS). Applied to both endpoints.</summary>
     public string? RootCertificate { get; set; }
 
-    /// <summary>Reads carrying a read-your-writes token younger than this go to the writer. Aurora replica lag is
-    /// normally well under 100 ms; two seconds covers a busy replica with margin.</summary>
-    public TimeSpan ReadYourWritesWindow { get; set; } = TimeSpan.FromSeconds(2);
-
     /// <summary>Physical connections are closed after this long, so a DNS change of an endpoint (failover,
     /// reader scaling) reaches every pooled connection within this bound.</summary>
     public TimeSpan ConnectionLifetime { get; set; } = TimeSpan.FromSeconds(60);
@@ -40,8 +38,8 @@ public sealed class DatabaseOptions
     /// <summary>Connect timeout of the writer.</summary>
     public TimeSpan WriterConnectTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>Total time spent retrying writer operations that provably did not run (read-only server after a
-    /// failover, connection refused). Covers Aurora's 5 s DNS TTL for the cluster endpoint.</summary>
+    /// <summary>Total time spent retrying writer operations that did not commit (connection refused or lost before
+    /// COMMIT, read-only server after a failover). Covers Aurora's 5 s DNS TTL for the cluster endpoint.</summary>
     public TimeSpan WriterRetryBudget { get; set; } = TimeSpan.FromSeconds(8);
 
     /// <summary>Maximum pooled connections per endpoint and pod. Size it so pods × this stays under max_connections.</summary>
@@ -51,7 +49,9 @@ public sealed class DatabaseOptions
     /// <c>migrate</c> subcommand runs as a pre-upgrade Job.</summary>
     public bool MigrateOnStartup { get; set; }
 
-    internal IEnumerable<string> Validate()
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext) => Failures().Select(failure => new ValidationResult(failure));
+
+    private IEnumerable<string> Failures()
     {
         if (string.IsNullOrWhiteSpace(Writer))
             yield return "Database:Writer is required (connection string of the writer / Aurora cluster endpoint, without credentials)";
@@ -71,7 +71,6 @@ public sealed class DatabaseOptions
             yield return "Database:Username is missing (rendered by Vault Agent into the secrets directory, e.g. database.json)";
         if (RootCertificate is { Length: > 0 } certificate && !File.Exists(certificate))
             yield return $"Database:RootCertificate file {certificate} does not exist";
-        if (ReadYourWritesWindow < TimeSpan.Zero) yield return "Database:ReadYourWritesWindow must not be negative";
         if (ReaderTimeout < TimeSpan.FromSeconds(1)) yield return "Database:ReaderTimeout must be at least 1 second (Npgsql timeouts are whole seconds)";
         if (WriterConnectTimeout < TimeSpan.FromSeconds(1)) yield return "Database:WriterConnectTimeout must be at least 1 second";
         if (ConnectionLifetime < TimeSpan.FromSeconds(1)) yield return "Database:ConnectionLifetime must be at least 1 second";
@@ -84,3 +83,6 @@ public sealed class DatabaseOptions
         catch (ArgumentException e) { return (null, e.Message); }
     }
 }
+
+[OptionsValidator]
+internal sealed partial class DatabaseOptionsValidator : IValidateOptions<DatabaseOptions>;

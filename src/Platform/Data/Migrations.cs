@@ -24,7 +24,32 @@ internal sealed class DatabaseMigrator<TContext>(Database<TContext> database, IL
             await db.Database.MigrateAsync(ct);
             logger.LogInformation("Applied {Count} migration(s) to {Context}: {Migrations}", pending.Count, typeof(TContext).Name, pending);
             return pending;
-        }, idempotent: false, cancellationToken);
+        }, cancellationToken);
+}
+
+internal static class DatabaseMigrator
+{
+    /// <summary>The <c>migrate</c> command: every registered context's migrations, then exit.</summary>
+    public static async Task<int> RunAsync(IServiceProvider services, CancellationToken cancellationToken)
+    {
+        _ = services.GetRequiredService<IOptions<DatabaseOptions>>().Value;
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromMinutes(10));
+        try
+        {
+            foreach (var migrator in services.GetServices<IDatabaseMigrator>())
+            {
+                var applied = await migrator.MigrateAsync(timeout.Token);
+                Console.Out.WriteLine($"migrate: applied {applied.Count} migration(s){(applied.Count > 0 ? ": " + string.Join(", ", applied) : "")}");
+            }
+            return 0;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException and not OptionsValidationException)
+        {
+            Console.Error.WriteLine($"migrate failed: {e.GetBaseException().Message}");
+            return 1;
+        }
+    }
 }
 
 /// <summary>The start-up gate: waits for the writer to answer once (and migrates first when configured), then

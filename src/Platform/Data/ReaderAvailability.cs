@@ -1,60 +1,80 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
 
 namespace Platform.Data;
 
-/// <summary>Whether reads should try the reader. The first read that finds the reader unreachable or stalled marks
-/// it down; from then on reads go straight to the writer (no per-request timeout) while a background probe waits
-/// for the reader to answer again. Transitions are logged once each, not per request.</summary>
-public sealed class ReaderAvailability : IDisposable
+/// <summary>Whether reads should try the reader, as a Polly circuit breaker. The first read that finds the reader
+/// unreachable or stalled opens it (isolates it by hand: waiting for a failure ratio would cost several reads a
+/// timeout each on a stalled reader); from then on reads go straight to the writer, with no per-request timeout,
+/// while a background probe (Polly retry, every Database:ReaderProbeInterval) waits for the reader to answer and
+/// closes it. No user read is ever the probe. Transitions are logged once each, not per request.</summary>
+internal sealed class ReaderAvailability : IDisposable
 {
     private readonly DataSources _dataSources;
     private readonly IOptionsMonitor<DatabaseOptions> _options;
     private readonly ILogger<ReaderAvailability> _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private int _down;
+    private readonly CircuitBreakerStateProvider _state = new();
+    private readonly CircuitBreakerManualControl _control = new();
+    private readonly ResiliencePipeline _probe;
+    private int _markedDown;
 
     public ReaderAvailability(DataSources dataSources, IOptionsMonitor<DatabaseOptions> options, ILogger<ReaderAvailability> logger)
     {
         _dataSources = dataSources;
         _options = options;
         _logger = logger;
+        // The breaker is opened and closed only through its manual control; its own failure counting is not used.
+        _ = new ResiliencePipelineBuilder()
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                ShouldHandle = _ => PredicateResult.False(),
+                StateProvider = _state,
+                ManualControl = _control,
+            })
+            .Build();
+        _probe = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(e => e is not OperationCanceledException || !_stopping.IsCancellationRequested),
+                MaxRetryAttempts = int.MaxValue,
+                BackoffType = DelayBackoffType.Constant,
+                DelayGenerator = _ => ValueTask.FromResult<TimeSpan?>(_options.CurrentValue.ReaderProbeInterval),
+            })
+            .Build();
     }
 
-    public bool IsUp => Volatile.Read(ref _down) == 0;
+    public bool IsUp => _state.CircuitState == CircuitState.Closed;
 
-    /// <summary>Marks the reader down after a failed read; starts the probe on the first transition only.</summary>
+    /// <summary>Marks the reader down after a failed read; the first transition starts the probe.</summary>
     public void MarkDown(Exception reason)
     {
-        if (Interlocked.Exchange(ref _down, 1) == 1) return;
+        if (Interlocked.Exchange(ref _markedDown, 1) == 1) return;
+        _ = MarkDownUntilItAnswersAsync(reason);
+    }
+
+    private async Task MarkDownUntilItAnswersAsync(Exception reason)
+    {
+        await _control.IsolateAsync(CancellationToken.None);
         _logger.LogWarning("Reader endpoint unavailable ({Reason}); reads fall back to the writer until it answers again",
             reason.GetBaseException().Message);
         // Connections to a stalled reader would each wait out the timeout again; drop them.
         _dataSources.Reader.Clear();
-        _ = Task.Run(ProbeUntilUpAsync);
-    }
-
-    private async Task ProbeUntilUpAsync()
-    {
-        while (!_stopping.IsCancellationRequested)
+        try
         {
-            try
-            {
-                await Task.Delay(_options.CurrentValue.ReaderProbeInterval, _stopping.Token);
-                await PingAsync(_dataSources.Reader, _options.CurrentValue.ReaderTimeout, _stopping.Token);
-                Volatile.Write(ref _down, 0);
-                _logger.LogInformation("Reader endpoint answers again; reads return to it");
-                return;
-            }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e) when (e is not OutOfMemoryException)
-            {
-                // Still down: the next probe follows after the interval. Nothing is logged per probe.
-            }
+            await Task.Delay(_options.CurrentValue.ReaderProbeInterval, _stopping.Token);
+            await _probe.ExecuteAsync(ct => new ValueTask(PingAsync(_dataSources.Reader, _options.CurrentValue.ReaderTimeout, ct)), _stopping.Token);
         }
+        catch (OperationCanceledException) when (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        await _control.CloseAsync(CancellationToken.None);
+        Volatile.Write(ref _markedDown, 0);
+        _logger.LogInformation("Reader endpoint answers again; reads return to it");
     }
 
     /// <summary>Opens a connection and runs <c>SELECT 1</c> within <paramref name="timeout"/>. The attempt itself gets
