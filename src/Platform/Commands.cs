@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.CommandLine;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Builder;
@@ -35,9 +36,14 @@ public static class Commands
         {
             var root = Root(app);
             var parsed = root.Parse(args);
-            if (parsed.Errors.Count > 0)
+            var errors = parsed.Errors.Select(e => e.Message).ToList();
+            // The server takes host configuration as arguments ("--environment=Staging", what a test host passes);
+            // anything else that is not a command is a mistake.
+            if (parsed.CommandResult.Command == root && parsed.UnmatchedTokens.FirstOrDefault(t => !t.StartsWith("--", StringComparison.Ordinal)) is { } unknown)
+                errors.Add($"unknown command '{unknown}'");
+            if (errors.Count > 0)
             {
-                foreach (var error in parsed.Errors) Console.Error.WriteLine(error.Message);
+                foreach (var error in errors) Console.Error.WriteLine(error);
                 Console.Error.WriteLine($"usage: {Usage(root)}");
                 return 2;
             }
@@ -74,7 +80,7 @@ public static class Commands
 
     private static RootCommand Root(WebApplication app)
     {
-        var root = new RootCommand("Serves the API (no command) or runs one of the commands below.");
+        var root = new RootCommand("Serves the API (no command) or runs one of the commands below.") { TreatUnmatchedTokensAsErrors = false };
         root.SetAction(async (_, _) =>
         {
             await app.RunAsync();
@@ -90,13 +96,15 @@ public static class Commands
         var concurrency = new Option<int>("--concurrency") { Description = "Rounds in parallel.", DefaultValueFactory = _ => 4 };
         baseUrl.Validators.Add(result =>
         {
-            if (!Uri.TryCreate(result.GetValueOrDefault<string>(), UriKind.Absolute, out _)) result.AddError("--base-url must be an absolute URL");
+            if (result.Tokens is [var token] && !Uri.TryCreate(token.Value, UriKind.Absolute, out _)) result.AddError("--base-url must be an absolute URL");
         });
         foreach (var positive in new[] { iterations, concurrency })
         {
             positive.Validators.Add(result =>
             {
-                if (result.GetValueOrDefault<int>() < 1) result.AddError($"{positive.Name} must be at least 1");
+                // Reads the token, not the value: a token that is no number already has its parse error.
+                if (result.Tokens is [var token] && int.TryParse(token.Value, CultureInfo.InvariantCulture, out var value) && value < 1)
+                    result.AddError($"{positive.Name} must be at least 1");
             });
         }
         var smoke = new Command("smoke", "Read-only exercise of a running instance; exit 0 when nothing failed.") { baseUrl, iterations, concurrency };

@@ -27,6 +27,10 @@ public sealed class AssetsFixture : IAsyncLifetime
 
     public ServiceProcess Assets { get; private set; } = null!;
 
+    /// <summary>Assets hosted in the test process against the same databases, store and Catalog: the tier for
+    /// validation, problem documents and auth, which need no process of their own.</summary>
+    public InProcessService<Program> InProcess { get; private set; } = null!;
+
     public SecretsDirectory CatalogSecrets { get; } = new();
 
     public SecretsDirectory AssetsSecrets { get; } = new();
@@ -48,7 +52,16 @@ public sealed class AssetsFixture : IAsyncLifetime
         Catalog = ServiceProcess.Start(CatalogEnvironment.Project, catalogSettings);
         Catalog.UseToken(CatalogEnvironment.WriteToken);
         Assets = StartAssets();
+        InProcess = new InProcessService<Program>(AssetsSettings());
         await Task.WhenAll(Catalog.WaitReadyAsync(), Assets.WaitReadyAsync());
+    }
+
+    /// <summary>A client of the in-process Assets; with a token when one is given.</summary>
+    public HttpClient InProcessClient(string? token)
+    {
+        var client = InProcess.CreateClient();
+        if (token is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
     }
 
     /// <summary>What the chart gives Assets, with this machine's endpoints; <paramref name="overrides"/> win.</summary>
@@ -76,7 +89,8 @@ public sealed class AssetsFixture : IAsyncLifetime
         return service;
     }
 
-    /// <summary>An Assets whose upload URLs live one second and whose downloads come from a CDN, started on first use.</summary>
+    /// <summary>An Assets whose upload URLs live one second and whose downloads come from a CDN (cached two minutes),
+    /// started on first use.</summary>
     public async Task<ServiceProcess> ShortLivedUrlsWithCdnAsync()
     {
         await _alternateLock.WaitAsync();
@@ -88,6 +102,7 @@ public sealed class AssetsFixture : IAsyncLifetime
                 {
                     ["Storage__UploadUrlExpiry"] = "00:00:01",
                     ["Storage__CdnBaseUrl"] = CdnBaseUrl,
+                    ["Storage__PublicCacheMaxAge"] = "00:02:00",
                 });
                 await _alternate.WaitReadyAsync();
             }
@@ -130,6 +145,7 @@ public sealed class AssetsFixture : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
+        if (InProcess is not null) await InProcess.DisposeAsync();
         if (_alternate is not null) await _alternate.DisposeAsync();
         if (Assets is not null) await Assets.DisposeAsync();
         if (Catalog is not null) await Catalog.DisposeAsync();

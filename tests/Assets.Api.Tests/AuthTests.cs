@@ -1,12 +1,11 @@
 using System.Net;
-using System.Net.Http.Headers;
 using TestKit;
 using static Assets.Api.Tests.AssetsHttp;
 
 namespace Assets.Api.Tests;
 
 /// <summary>Writes need a valid token with assets:write for the assets audience; reads are anonymous. A refused
-/// write writes nothing.</summary>
+/// write writes nothing. Against Assets hosted in the test process: auth is the pipeline's, not the process's.</summary>
 [Collection(AssetsCollection.Name)]
 public sealed class AuthTests(AssetsFixture fixture)
 {
@@ -39,6 +38,7 @@ public sealed class AuthTests(AssetsFixture fixture)
     public async Task CompletingAndDeletingNeedTheWriteScopeToo()
     {
         var productId = await fixture.CreateProductAsync();
+        // Created through the process: presigning takes the AWS SDK's credentials from the environment.
         var (created, _) = await UploadAsync(fixture.Assets.Api, productId, Image());
         using var anonymous = Client(token: null);
         using var readOnly = Client(Tokens.Create("assets:read", "assets"));
@@ -59,10 +59,5 @@ public sealed class AuthTests(AssetsFixture fixture)
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
 
-    private HttpClient Client(string? token)
-    {
-        var api = new HttpClient { BaseAddress = fixture.Assets.Api.BaseAddress };
-        if (token is not null) api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return api;
-    }
+    private HttpClient Client(string? token) => fixture.InProcessClient(token);
 }

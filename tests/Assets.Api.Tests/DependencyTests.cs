@@ -14,7 +14,7 @@ public sealed class DependencyTests(AssetsFixture fixture, ITestOutputHelper out
     [Fact]
     public async Task DependencyUpReportsCatalogAndS3()
     {
-        await PostgresCluster.WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
                 await fixture.Assets.MetricAsync("dependency_up", "dependency=\"catalog\"") == 1 &&
                 await fixture.Assets.MetricAsync("dependency_up", "dependency=\"s3\"") == 1,
             TimeSpan.FromSeconds(20), "dependency_up{dependency=\"catalog\"|\"s3\"} to be 1");
@@ -77,7 +77,7 @@ public sealed class DependencyTests(AssetsFixture fixture, ITestOutputHelper out
 
     private static async Task AssertReadyButDegradedAsync(ServiceProcess assets, string dependency)
     {
-        await PostgresCluster.WaitUntilAsync(async () => await assets.MetricsAsync() is var text &&
+        await Poll.UntilAsync(async () => await assets.MetricsAsync() is var text &&
                 text.Contains($"dependency_up{{dependency=\"{dependency}\"}} 0", StringComparison.Ordinal),
             TimeSpan.FromSeconds(20), $"dependency_up{{dependency=\"{dependency}\"}} to be 0");
         using var ready = await assets.Management.GetAsync(new Uri("health/ready", UriKind.Relative));

@@ -176,7 +176,7 @@ public sealed class UploadFlowTests(AssetsFixture fixture)
         var read = AssetsFixture.Json(await get.Content.ReadAsStringAsync());
         Assert.Equal($"https://media.example.test/products/{productId}/{created.Id}", read.GetProperty("downloadUrl").GetString());
         Assert.Equal(JsonValueKindNull, read.GetProperty("downloadUrlExpiresAt").ValueKind);
-        Assert.True(get.Headers.CacheControl is { Public: true, MaxAge.TotalSeconds: 30 }, $"Cache-Control: {get.Headers.CacheControl}");
+        Assert.True(get.Headers.CacheControl is { Public: true, MaxAge.TotalSeconds: 120 }, $"Cache-Control: {get.Headers.CacheControl}");
     }
 
     [Fact]

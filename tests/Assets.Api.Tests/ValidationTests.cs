@@ -4,10 +4,13 @@ using static Assets.Api.Tests.AssetsHttp;
 
 namespace Assets.Api.Tests;
 
-/// <summary>Bad input is answered 400 with problem details naming the field, and nothing is written.</summary>
+/// <summary>Bad input is answered 400 with problem details naming the field, and nothing is written. Against Assets
+/// hosted in the test process (the same pipeline and handlers, in memory) and the fixture's databases and Catalog.</summary>
 [Collection(AssetsCollection.Name)]
-public sealed class ValidationTests(AssetsFixture fixture)
+public sealed class ValidationTests(AssetsFixture fixture) : IDisposable
 {
+    private readonly HttpClient _api = fixture.InProcessClient(AssetsFixture.WriteToken);
+
     public static TheoryData<string, string, string> BadBodies => new()
     {
         { "not JSON", "fileName=a.png", "body" },
@@ -37,7 +40,7 @@ public sealed class ValidationTests(AssetsFixture fixture)
     {
         var productId = await fixture.CreateProductAsync();
 
-        using var response = await CatalogHttp.SendJsonAsync(fixture.Assets.Api, HttpMethod.Post, $"api/v1/products/{productId}/assets", json);
+        using var response = await CatalogHttp.SendJsonAsync(_api, HttpMethod.Post, $"api/v1/products/{productId}/assets", json);
 
         Assert.True(response.StatusCode == HttpStatusCode.BadRequest, $"{why}: expected 400, got {(int)response.StatusCode}");
         var problem = await ProblemAsync(response);
@@ -49,7 +52,7 @@ public sealed class ValidationTests(AssetsFixture fixture)
     public async Task ABodyThatIsNotJsonIsRefusedWith415()
     {
         var productId = await fixture.CreateProductAsync();
-        using var response = await CatalogHttp.SendJsonAsync(fixture.Assets.Api, HttpMethod.Post, $"api/v1/products/{productId}/assets",
+        using var response = await CatalogHttp.SendJsonAsync(_api, HttpMethod.Post, $"api/v1/products/{productId}/assets",
             "fileName=a.png", contentType: "application/x-www-form-urlencoded");
         Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
         await ProblemAsync(response);
@@ -64,7 +67,7 @@ public sealed class ValidationTests(AssetsFixture fixture)
     [InlineData("limit=ten", "limit")]
     public async Task BadListParametersAreRefusedNamingTheParameter(string query, string field)
     {
-        using var response = await GetAsync(fixture.Assets.Api, $"api/v1/products/{Guid.CreateVersion7()}/assets?{query}");
+        using var response = await GetAsync(_api, $"api/v1/products/{Guid.CreateVersion7()}/assets?{query}");
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Contains(field, CatalogHttp.FieldErrors(await ProblemAsync(response)));
     }
@@ -76,6 +79,7 @@ public sealed class ValidationTests(AssetsFixture fixture)
         var bytes = Image();
         var base64 = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(bytes));
 
+        // Through the process: creating presigns, and the AWS SDK takes its credentials from the environment.
         var fromHex = await CreateAsync(fixture.Assets.Api, productId, Request(bytes));
         var fromBase64 = await CreateAsync(fixture.Assets.Api, productId, new { fileName = "a.png", contentType = "IMAGE/PNG", sizeBytes = bytes.Length, sha256 = base64 });
 
@@ -83,4 +87,6 @@ public sealed class ValidationTests(AssetsFixture fixture)
         Assert.Equal(base64, fromBase64.Body.GetProperty("asset").GetProperty("sha256").GetString());
         Assert.Equal("image/png", fromBase64.Body.GetProperty("asset").GetProperty("contentType").GetString());
     }
+
+    public void Dispose() => _api.Dispose();
 }

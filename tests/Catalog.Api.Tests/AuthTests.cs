@@ -1,12 +1,12 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using TestKit;
 using static TestKit.CatalogHttp;
 
 namespace Catalog.Api.Tests;
 
-/// <summary>Writes need a valid token with the write scope; reads are anonymous. A refused write writes nothing.</summary>
+/// <summary>Writes need a valid token with the write scope; reads are anonymous. A refused write writes nothing.
+/// Against the in-process service: auth is the pipeline's, not the process's.</summary>
 [Collection(CatalogCollection.Name)]
 public sealed class AuthTests(CatalogFixture fixture)
 {
@@ -28,8 +28,7 @@ public sealed class AuthTests(CatalogFixture fixture)
     public async Task WritesWithoutAValidScopedTokenAreRefusedAndWriteNothing(string why, string? token, int status)
     {
         var sku = NewSku();
-        using var api = new HttpClient { BaseAddress = fixture.Service.Api.BaseAddress };
-        if (token is not null) api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        using var api = fixture.InProcessClient(token);
 
         using var response = await api.PostAsJsonAsync("api/v1/products", Product(sku));
 
@@ -42,9 +41,7 @@ public sealed class AuthTests(CatalogFixture fixture)
     [Fact]
     public async Task ACognitoStyleTokenWithAnAcceptedClientIdAndNoAudienceMayWrite()
     {
-        using var api = new HttpClient { BaseAddress = fixture.Service.Api.BaseAddress };
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer",
-            Tokens.Create("openid catalog:write", "", clientId: CatalogFixture.MachineClientId));
+        using var api = fixture.InProcessClient(Tokens.Create("openid catalog:write", "", clientId: CatalogFixture.MachineClientId));
         using var response = await api.PostAsJsonAsync("api/v1/products", Product());
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }
@@ -52,7 +49,7 @@ public sealed class AuthTests(CatalogFixture fixture)
     [Fact]
     public async Task ReadsNeedNoToken()
     {
-        using var api = new HttpClient { BaseAddress = fixture.Service.Api.BaseAddress };
+        using var api = fixture.InProcessClient(token: null);
         using var response = await api.GetAsync(new Uri("api/v1/products?limit=1", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
     }
@@ -64,8 +61,7 @@ public sealed class AuthTests(CatalogFixture fixture)
         var (exitCode, stdout, stderr) = await ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, TimeSpan.FromSeconds(60), "dev-token");
         Assert.True(exitCode == 0, stderr);
 
-        using var api = new HttpClient { BaseAddress = fixture.Service.Api.BaseAddress };
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", stdout.Trim());
+        using var api = fixture.InProcessClient(stdout.Trim());
         using var response = await api.PostAsJsonAsync("api/v1/products", Product());
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
     }

@@ -14,21 +14,43 @@ public sealed class CatalogFixture : IAsyncLifetime
     /// <summary>A Cognito-style machine client (its access tokens carry client_id instead of aud).</summary>
     public const string MachineClientId = "machine-client";
 
-    public async Task InitializeAsync() => Environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions
+    /// <summary>The same service hosted in the test process against the same databases: the tier for validation,
+    /// problem documents and auth, which need no process of their own.</summary>
+    public InProcessService<Program> InProcess { get; private set; } = null!;
+
+    public async Task InitializeAsync()
     {
-        Settings = new()
-        {
-            ["Auth__ClientIds__0"] = MachineClientId,
-            // The tests' own address plays the ALB, so X-Forwarded-For from it is honoured.
-            ["ForwardedHeaders__KnownProxies__0"] = "127.0.0.1",
-            // As in the container: a fresh home directory, so nothing a previous run left there hides a start-up warning.
-            ["HOME"] = Directory.CreateTempSubdirectory("catalog-home-").FullName,
-            ["DOTNET_RUNNING_IN_CONTAINER"] = "true",
-        },
-    });
+        Environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions { Settings = s_settings });
+        var inProcess = CatalogEnvironment.Configuration(Cluster.Primary.ServiceConnectionString("catalog"),
+            Cluster.Standby!.ServiceConnectionString("catalog"), Environment.Secrets.Path);
+        inProcess["Auth__ClientIds__0"] = MachineClientId;
+        InProcess = new InProcessService<Program>(inProcess);
+    }
+
+    /// <summary>A client of the in-process service holding the write token.</summary>
+    public HttpClient InProcessClient() => InProcessClient(CatalogEnvironment.WriteToken);
+
+    /// <summary>A client of the in-process service; with a token when one is given.</summary>
+    public HttpClient InProcessClient(string? token)
+    {
+        var client = InProcess.CreateClient();
+        if (token is not null) client.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private static readonly Dictionary<string, string> s_settings = new()
+    {
+        ["Auth__ClientIds__0"] = MachineClientId,
+        // The tests' own address plays the ALB, so X-Forwarded-For from it is honoured.
+        ["ForwardedHeaders__KnownProxies__0"] = "127.0.0.1",
+        // As in the container: a fresh home directory, so nothing a previous run left there hides a start-up warning.
+        ["HOME"] = Directory.CreateTempSubdirectory("catalog-home-").FullName,
+        ["DOTNET_RUNNING_IN_CONTAINER"] = "true",
+    };
 
     public async Task DisposeAsync()
     {
+        if (InProcess is not null) await InProcess.DisposeAsync();
         if (Environment is not null) await Environment.DisposeAsync();
     }
 }

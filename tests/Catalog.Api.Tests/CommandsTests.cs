@@ -37,6 +37,20 @@ public sealed class CommandsTests(CatalogFixture fixture)
         Assert.Equal(Npgsql.PostgresErrorCodes.InsufficientPrivilege, error.SqlState);
     }
 
+    [Theory]
+    [InlineData("nonsense")]
+    [InlineData("smoke")]
+    [InlineData("smoke", "--base-url", "http://127.0.0.1:1/", "--iterations", "many")]
+    [InlineData("smoke", "--base-url", "not a url")]
+    public async Task BadArgumentsPrintTheUsageAndExitTwo(params string[] args)
+    {
+        var settings = CatalogEnvironment.Configuration("Host=127.0.0.1;Database=catalog", "", fixture.Environment.Secrets.Path);
+        var (exitCode, _, stderr) = await ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, TimeSpan.FromSeconds(60), args);
+        Assert.True(exitCode == 2, $"exit {exitCode}: {stderr}");
+        Assert.Contains("usage: <service> [", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("Unhandled exception", stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task SmokePassesAgainstAHealthyServiceAndFailsAgainstNothing()
     {

@@ -102,7 +102,7 @@ public sealed class ConfigurationTests
         var service = environment.Service;
 
         environment.Secrets.Write("database.json", "{ half written");
-        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"failure\"") >= 1, TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"failure\"") >= 1, TimeSpan.FromSeconds(10), "a refused secrets reload");
         Assert.Equal(HttpStatusCode.OK, (await service.Management.GetAsync(new Uri("health/ready", UriKind.Relative))).StatusCode);
         await CatalogHttp.CreateAsync(service.Api);
         Assert.Contains(service.StdoutLines, line => line.Contains("Secrets reload refused", StringComparison.Ordinal) && line.Contains("database.json: invalid JSON", StringComparison.Ordinal));
@@ -110,14 +110,14 @@ public sealed class ConfigurationTests
         // Well-formed but without the password (a Vault template whose secret went away): refused the same way,
         // rather than failing options validation on the reload thread and ending the process.
         environment.Secrets.Write("database.json", """{"Database":{"Username":"catalog_app"}}""");
-        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"failure\"") >= 2, TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"failure\"") >= 2, TimeSpan.FromSeconds(10), "a second refused secrets reload");
         await CatalogHttp.CreateAsync(service.Api);
         Assert.False(service.Exited.IsCompleted);
         Assert.Contains(service.StdoutLines, line => line.Contains("Database:Password no longer set", StringComparison.Ordinal));
 
         File.Delete(Path.Combine(environment.Secrets.Path, "database.json"));
-        await ReaderFailureTests.WaitUntilAsync(async () =>
-            (await service.Management.GetAsync(new Uri("health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(async () =>
+            (await service.Management.GetAsync(new Uri("health/ready", UriKind.Relative))).StatusCode == HttpStatusCode.ServiceUnavailable, TimeSpan.FromSeconds(10), "readiness to fail");
 
         environment.Secrets.WriteDatabase("catalog_app", PostgresCluster.DevPassword("catalog_app"));
         await service.WaitReadyAsync(TimeSpan.FromSeconds(10));

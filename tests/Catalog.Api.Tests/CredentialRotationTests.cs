@@ -30,8 +30,8 @@ public sealed class CredentialRotationTests(ITestOutputHelper output)
         var newPassword = "rotated-" + Guid.NewGuid().ToString("N");
         await cluster.Primary.ExecuteAsync($"ALTER ROLE catalog_app PASSWORD '{newPassword}'");
         environment.Secrets.WriteDatabase("catalog_app", newPassword);
-        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"success\"") >= 1,
-            TimeSpan.FromSeconds(10));
+        await Poll.UntilAsync(async () => await service.MetricAsync("secrets_reloads_total", "outcome=\"success\"") >= 1,
+            TimeSpan.FromSeconds(10), "the secrets reload");
         await Load.RunForAsync(TimeSpan.FromSeconds(1));
 
         // Vault does not kill sessions, but an operator (or a security incident) might: afterwards only the new

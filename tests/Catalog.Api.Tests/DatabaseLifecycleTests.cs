@@ -42,8 +42,8 @@ public sealed class DatabaseLifecycleTests
 
         await using (var unmigrated = ServiceProcess.Start(CatalogEnvironment.Project, configuration))
         {
-            await unmigrated.WaitForAsync("/health/live", TimeSpan.FromSeconds(60));
-            await Task.Delay(TimeSpan.FromSeconds(2));
+            // Started means the writer answered: by then a migration at start-up would have run.
+            await unmigrated.WaitForAsync("/health/startup", TimeSpan.FromSeconds(60));
             Assert.Equal("", await cluster.Primary.ScalarAsync<string>("SELECT coalesce(to_regclass('catalog.products')::text, '')", "catalog"));
         }
 

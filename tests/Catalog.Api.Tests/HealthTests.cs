@@ -22,7 +22,9 @@ public sealed class HealthTests(ITestOutputHelper output)
         var service = environment.Service;
         await service.WaitForAsync("/health/live", TimeSpan.FromSeconds(30));
 
-        await Task.Delay(1500);
+        // The start-up gate has tried the writer (and logged that it waits) before the probes are asked.
+        await Poll.UntilAsync(() => service.StdoutLines.Any(l => l.Contains("Waiting for the writer to answer", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the start-up gate to try the writer");
         Assert.Equal(HttpStatusCode.OK, await StatusAsync(service.Management, "health/live"));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await StatusAsync(service.Management, "health/startup"));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, await StatusAsync(service.Management, "health/ready"));
@@ -37,7 +39,7 @@ public sealed class HealthTests(ITestOutputHelper output)
     {
         await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions { Forwarders = true });
         var service = environment.Service;
-        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 1, TimeSpan.FromSeconds(15));
+        await Poll.UntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 1, TimeSpan.FromSeconds(15), "dependency_up{dependency=\"writer\"} to be 1");
 
         environment.Writer!.Refuse();
         environment.Reader!.Refuse();
@@ -49,7 +51,7 @@ public sealed class HealthTests(ITestOutputHelper output)
         Assert.Equal("Healthy", body.GetProperty("checks").GetProperty("local").GetProperty("status").GetString());
 
         // The background publisher keeps dependency_up current without anybody probing.
-        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 0, TimeSpan.FromSeconds(15));
+        await Poll.UntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 0, TimeSpan.FromSeconds(15), "dependency_up{dependency=\"writer\"} to be 0");
         Assert.Equal(0, await service.MetricAsync("dependency_up", "dependency=\"reader\""));
     }
 
@@ -58,7 +60,7 @@ public sealed class HealthTests(ITestOutputHelper output)
     {
         await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions { Forwarders = true });
         var service = environment.Service;
-        await ReaderFailureTests.WaitUntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 1, TimeSpan.FromSeconds(15));
+        await Poll.UntilAsync(async () => await service.MetricAsync("dependency_up", "dependency=\"writer\"") == 1, TimeSpan.FromSeconds(15), "dependency_up{dependency=\"writer\"} to be 1");
 
         // Accepts and holds every byte: the check is abandoned after 2 s, not cancelled (Npgsql's cancellation would
         // block a thread on the stalled server), so readiness still answers promptly and stays 200.
@@ -85,8 +87,8 @@ public sealed class HealthTests(ITestOutputHelper output)
         var service = environment.Service;
         var stopping = service.TerminateAsync();
         var clock = Stopwatch.StartNew();
-        await ReaderFailureTests.WaitUntilAsync(async () => await StatusAsync(service.Management, "health/ready") == HttpStatusCode.ServiceUnavailable,
-            TimeSpan.FromSeconds(2));
+        await Poll.UntilAsync(async () => await StatusAsync(service.Management, "health/ready") == HttpStatusCode.ServiceUnavailable,
+            TimeSpan.FromSeconds(2), "readiness to fail");
         var unreadyAfter = clock.ElapsedMilliseconds;
 
         var served = 0;

@@ -24,7 +24,8 @@ public sealed class ObservabilityTests(CatalogFixture fixture)
     {
         var id = (await CreateAsync(fixture.Service.Api)).GetProperty("id").GetString();
         using (await fixture.Service.Api.GetAsync(new Uri($"api/v1/products/{id}", UriKind.Relative))) { }
-        await Task.Delay(300);
+        await Poll.UntilAsync(() => fixture.Service.LogDocuments().Any(d => d is not null && Route(d.RootElement) == "/api/v1/products/{id:guid}"),
+            TimeSpan.FromSeconds(10), "the read's request line");
 
         var documents = fixture.Service.LogDocuments();
         Assert.All(documents, Assert.NotNull);
@@ -70,7 +71,7 @@ public sealed class ObservabilityTests(CatalogFixture fixture)
     public async Task MetricsExposeEveryPlatformSeries()
     {
         using (await fixture.Service.Api.GetAsync(new Uri("api/v1/products?limit=1", UriKind.Relative))) { }
-        await ReaderFailureTests.WaitUntilAsync(async () => await fixture.Service.MetricAsync("dependency_up") > 0, TimeSpan.FromSeconds(15));
+        await Poll.UntilAsync(async () => await fixture.Service.MetricAsync("dependency_up") > 0, TimeSpan.FromSeconds(15), "a dependency check to publish");
         var names = PrometheusText.Names(await fixture.Service.MetricsAsync());
         Assert.All(s_platformMetrics, name => Assert.Contains(name, names));
         // One series per fact: ASP.NET Core's and HttpClient's own meters, and prometheus-net's request counter,
@@ -98,7 +99,7 @@ public sealed class ObservabilityTests(CatalogFixture fixture)
         request.Headers.Add("X-Forwarded-For", "203.0.113.7");
         request.Headers.Add("X-Forwarded-Proto", "https");
         using (await fixture.Service.Api.SendAsync(request)) { }
-        await Task.Delay(300);
+        await Poll.UntilAsync(() => fixture.Service.StdoutLines.Any(l => l.Contains("203.0.113.7", StringComparison.Ordinal)), TimeSpan.FromSeconds(10), "the forwarded request's line");
         var line = fixture.Service.LogDocuments().Select(d => d!.RootElement)
             .Last(log => log.TryGetProperty("client", out _) && Route(log)?.TrimEnd('/') == "/api/v1/products");
         Assert.Equal("203.0.113.7", line.GetProperty("client").GetProperty("ip").GetString());
@@ -113,7 +114,8 @@ public sealed class ObservabilityTests(CatalogFixture fixture)
         request.Headers.Add("X-Forwarded-For", "203.0.113.7");
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", CatalogEnvironment.WriteToken);
         using (await environment.Service.Api.SendAsync(request)) { }
-        await Task.Delay(300);
+        await Poll.UntilAsync(() => environment.Service.LogDocuments().Any(d => d is not null && d.RootElement.TryGetProperty("client", out _)),
+            TimeSpan.FromSeconds(10), "the request's line");
         var line = environment.Service.LogDocuments().Select(d => d!.RootElement).Last(log => log.TryGetProperty("client", out _));
         Assert.Equal("127.0.0.1", line.GetProperty("client").GetProperty("ip").GetString());
     }

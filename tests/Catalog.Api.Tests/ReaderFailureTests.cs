@@ -34,11 +34,11 @@ public sealed class ReaderFailureTests(ITestOutputHelper output)
 
         await environment.Cluster.Standby!.StartAsync();
         var readerBefore = await service.MetricAsync("db_reads_total", "role=\"reader\"");
-        await WaitUntilAsync(async () =>
+        await Poll.UntilAsync(async () =>
         {
             using var response = await service.Api.GetAsync(new Uri($"api/v1/products/{id}", UriKind.Relative));
             return await service.MetricAsync("db_reads_total", "role=\"reader\"") > readerBefore;
-        }, TimeSpan.FromSeconds(20));
+        }, TimeSpan.FromSeconds(20), "reads to return to the reader");
         Assert.Single(service.StdoutLines, line => line.Contains("Reader endpoint answers again", StringComparison.Ordinal));
     }
 
@@ -71,15 +71,5 @@ public sealed class ReaderFailureTests(ITestOutputHelper output)
         Assert.InRange(first.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(4.5));
         Assert.InRange(next.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(2));
         Assert.True(await service.MetricAsync("db_reader_fallbacks_total", "reason=\"marked_down\"") >= 10);
-    }
-
-    internal static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!await condition())
-        {
-            if (DateTime.UtcNow > deadline) throw new TimeoutException($"condition not met within {timeout}");
-            await Task.Delay(200);
-        }
     }
 }

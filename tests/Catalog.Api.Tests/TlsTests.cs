@@ -45,7 +45,8 @@ public sealed class TlsTests : IDisposable
         settings["Database__RootCertificate"] = wrongCa;
         await using var refused = ServiceProcess.Start(CatalogEnvironment.Project,
             new Dictionary<string, string>(CatalogEnvironment.Configuration(verifyFull, "", environment.Secrets.Path)) { ["Database__RootCertificate"] = wrongCa });
-        await Task.Delay(TimeSpan.FromSeconds(4));
+        await Poll.UntilAsync(() => refused.StdoutLines.Any(line => line.Contains("Waiting for the writer", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the start-up gate to try the writer");
         using var startup = await refused.Management.GetAsync(new Uri("health/startup", UriKind.Relative));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, startup.StatusCode);
         Assert.Contains(refused.StdoutLines, line => line.Contains("Waiting for the writer", StringComparison.Ordinal) &&

@@ -124,7 +124,7 @@ public sealed class PostgresServer
         await ExecuteAsync(readOnly ? "ALTER SYSTEM SET default_transaction_read_only = on" : "ALTER SYSTEM RESET default_transaction_read_only");
         await ExecuteAsync("SELECT pg_reload_conf()");
         var expected = readOnly ? "on" : "off";
-        await PostgresCluster.WaitUntilAsync(async () => await ScalarAsync<string>("SHOW default_transaction_read_only") == expected,
+        await Poll.UntilAsync(async () => await ScalarAsync<string>("SHOW default_transaction_read_only") == expected,
             TimeSpan.FromSeconds(10), $"default_transaction_read_only to be {expected}");
     }
 
@@ -228,14 +228,14 @@ public sealed class PostgresCluster : IAsyncDisposable
             // the standby must not itself wait for a synchronous standby once promoted.
             await standby.ConfigureAsync(["cluster_name = 'standby'", "synchronous_standby_names = ''"], hba: null);
             await standby.StartAsync();
-            await WaitUntilAsync(async () => await primary.ScalarAsync<long>("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") > 0,
+            await Poll.UntilAsync(async () => await primary.ScalarAsync<long>("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'") > 0,
                 TimeSpan.FromSeconds(30), "the standby to stream from the primary");
             if (options.SynchronousStandby)
             {
                 // Only now: with no standby attached, every commit (the bootstrap's too) would wait forever.
                 await primary.ExecuteAsync("ALTER SYSTEM SET synchronous_standby_names = 'standby'");
                 await primary.ExecuteAsync("SELECT pg_reload_conf()");
-                await WaitUntilAsync(async () => await primary.ScalarAsync<long>("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") > 0,
+                await Poll.UntilAsync(async () => await primary.ScalarAsync<long>("SELECT count(*) FROM pg_stat_replication WHERE sync_state = 'sync'") > 0,
                     TimeSpan.FromSeconds(30), "the standby to become synchronous");
             }
         }
@@ -247,7 +247,7 @@ public sealed class PostgresCluster : IAsyncDisposable
     {
         if (Standby is null) return;
         var lsn = await Primary.ScalarAsync<string>("SELECT pg_current_wal_lsn()::text");
-        await WaitUntilAsync(async () => await Standby.ScalarAsync<bool>($"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"),
+        await Poll.UntilAsync(async () => await Standby.ScalarAsync<bool>($"SELECT pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn"),
             TimeSpan.FromSeconds(30), "the standby to replay the primary's WAL");
     }
 
@@ -259,27 +259,8 @@ public sealed class PostgresCluster : IAsyncDisposable
     public async Task FailoverAsync()
     {
         await Standby!.PromoteAsync();
-        await WaitUntilAsync(async () => !await Standby.ScalarAsync<bool>("SELECT pg_is_in_recovery()"), TimeSpan.FromSeconds(30), "promotion");
+        await Poll.UntilAsync(async () => !await Standby.ScalarAsync<bool>("SELECT pg_is_in_recovery()"), TimeSpan.FromSeconds(30), "promotion");
         (Primary, Standby) = (Standby, null);
-    }
-
-    public static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        Exception? last = null;
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                if (await condition()) return;
-            }
-            catch (Exception e) when (e is NpgsqlException or InvalidOperationException or IOException)
-            {
-                last = e;
-            }
-            await Task.Delay(100);
-        }
-        throw new TimeoutException($"Timed out after {timeout} waiting for {what}" + (last is null ? "" : $" (last error: {last.Message})"));
     }
 
     public async ValueTask DisposeAsync()
