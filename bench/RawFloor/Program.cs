@@ -52,9 +52,13 @@ app.MapPost("/api/v1/products", async (ProductRequest request) =>
 {
     var id = Guid.CreateVersion7();
     var now = DateTimeOffset.UtcNow;
-    await using var command = writer.CreateCommand(
+    // The service's shape of a write: an explicit transaction (BEGIN goes with the INSERT), then COMMIT, so the create
+    // ratio compares like with like.
+    await using var connection = await writer.OpenConnectionAsync();
+    await using var transaction = await connection.BeginTransactionAsync();
+    await using var command = new NpgsqlCommand(
         "INSERT INTO catalog.products (id, sku, name, description, brand, category, attributes, status, created_at, updated_at) " +
-        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $9) RETURNING xmin::text::bigint");
+        "VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $9, $9) RETURNING xmin::text::bigint", connection, transaction);
     command.Parameters.AddWithValue(id);
     command.Parameters.AddWithValue(request.Sku);
     command.Parameters.AddWithValue(request.Name);
@@ -65,6 +69,7 @@ app.MapPost("/api/v1/products", async (ProductRequest request) =>
     command.Parameters.AddWithValue(request.Status ?? "draft");
     command.Parameters.AddWithValue(now);
     await command.ExecuteScalarAsync();
+    await transaction.CommitAsync();
     var product = new Product(id, request.Sku, request.Name, request.Description, request.Brand, request.Category,
         request.Attributes ?? [], request.Status ?? "draft", now, now);
     return Results.Created($"/api/v1/products/{id}", product);

@@ -15,8 +15,7 @@ public static class AssetsExtensions
 {
     public static IHostApplicationBuilder AddAssets(this IHostApplicationBuilder builder)
     {
-        builder.AddDatabase<AssetsDbContext>(
-            configureNpgsql: npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history", AssetsDbContext.Schema));
+        builder.AddDatabase<AssetsDbContext>(AssetsDbContext.Schema);
         builder.AddStorage();
         builder.AddCatalogClient();
         builder.Services.ConfigureHttpJsonOptions(o =>

@@ -19,8 +19,7 @@ public static class CatalogExtensions
 {
     public static IHostApplicationBuilder AddCatalog(this IHostApplicationBuilder builder)
     {
-        builder.AddDatabase<CatalogDbContext>(
-            configureNpgsql: npgsql => npgsql.MigrationsHistoryTable("__ef_migrations_history", CatalogDbContext.Schema));
+        builder.AddDatabase<CatalogDbContext>(CatalogDbContext.Schema);
         builder.Services.AddOptions<CatalogOptions>().BindConfiguration(CatalogOptions.Section)
             .Validate(o => o.PublicCacheMaxAge >= TimeSpan.Zero, "Catalog:PublicCacheMaxAge must not be negative")
             .ValidateOnStart();

@@ -15,6 +15,9 @@ public sealed class InProcessService<TEntryPoint>(IReadOnlyDictionary<string, st
         foreach (var (key, value) in settings) builder.UseSetting(key.Replace("__", ":", StringComparison.Ordinal), value);
         // Request lines of thousands of in-memory requests would bury the test output; errors still show.
         builder.UseSetting("Logging:Level", "Error");
+        // A tracer provider in the test process would also trace the tests' own HttpClient calls to the service
+        // processes, replacing the traceparent a tracing test sends. Tracing is proven against the processes.
+        builder.UseSetting("OTEL_SDK_DISABLED", "true");
         // Nothing routes to the test host through a load balancer: stopping it need not wait for one to drain.
         builder.UseSetting("Shutdown:DrainDelay", "00:00:00");
     }

@@ -8,17 +8,16 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using HealthChecks.NpgSql;
 using Npgsql;
-using Npgsql.EntityFrameworkCore.PostgreSQL.Infrastructure;
 
 namespace Platform.Data;
 
 public static class DatabaseExtensions
 {
     /// <summary>Registers <see cref="Database{TContext}"/> over a writer and a reader endpoint, their health checks,
-    /// the <c>migrate</c> command and the start-up gate. One database per service.</summary>
-    public static IHostApplicationBuilder AddDatabase<TContext>(this IHostApplicationBuilder builder,
-        Action<NpgsqlDataSourceBuilder>? configureDataSource = null,
-        Action<NpgsqlDbContextOptionsBuilder>? configureNpgsql = null)
+    /// the <c>migrate</c> command and the start-up gate. One database per service; its tables and its migrations
+    /// history live in <paramref name="schema"/>, the schema the migrator role owns.</summary>
+    public static IHostApplicationBuilder AddDatabase<TContext>(this IHostApplicationBuilder builder, string schema,
+        Action<NpgsqlDataSourceBuilder>? configureDataSource = null)
         where TContext : DbContext
     {
         var services = builder.Services;
@@ -40,7 +39,7 @@ public static class DatabaseExtensions
 
             PooledDbContextFactory<TContext> Factory(NpgsqlDataSource dataSource, string role, QueryTrackingBehavior tracking) =>
                 new(new DbContextOptionsBuilder<TContext>()
-                    .UseNpgsql(dataSource, npgsql => configureNpgsql?.Invoke(npgsql))
+                    .UseNpgsql(dataSource, npgsql => npgsql.MigrationsHistoryTable(DesignTimeFactory<TContext>.HistoryTable, schema))
                     .UseQueryTrackingBehavior(tracking)
                     .UseLoggerFactory(loggerFactory)
                     // EF Core logs every failed connection, command, transaction and save at Error. Database<T> handles

@@ -1,4 +1,5 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Design;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -50,6 +51,18 @@ internal static class DatabaseMigrator
             return 1;
         }
     }
+}
+
+/// <summary>Lets <c>dotnet ef</c> build a service's model without starting the service (it never connects), with the
+/// migrations history where <see cref="DatabaseExtensions.AddDatabase{TContext}"/> keeps it.</summary>
+public abstract class DesignTimeFactory<TContext>(string schema) : IDesignTimeDbContextFactory<TContext> where TContext : DbContext
+{
+    public const string HistoryTable = "__ef_migrations_history";
+
+    public TContext CreateDbContext(string[] args) =>
+        (TContext)Activator.CreateInstance(typeof(TContext), new DbContextOptionsBuilder<TContext>()
+            .UseNpgsql("Host=localhost", npgsql => npgsql.MigrationsHistoryTable(HistoryTable, schema))
+            .Options)!;
 }
 
 /// <summary>The start-up gate: waits for the writer to answer once (and migrates first when configured), then

@@ -1,0 +1,130 @@
+using System.Net;
+using System.Net.Http.Json;
+using Npgsql;
+using TestKit;
+using Xunit.Abstractions;
+using static TestKit.CatalogHttp;
+
+namespace Catalog.Api.Tests;
+
+/// <summary>Every write is one transaction: killed sessions before COMMIT are retried and applied once; a session
+/// killed while COMMIT awaits its answer is an unknown outcome, never replayed. On the shared environment: each test
+/// restores what it changes, and the collection runs one test at a time.</summary>
+[Collection(CatalogCollection.Name)]
+public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHelper output)
+{
+    private ServiceProcess Service => fixture.Service;
+
+    private PostgresServer Primary => fixture.Cluster.Primary;
+
+    [Fact]
+    public async Task WritesOnPooledConnectionsTheServerTerminatedAreRetriedWithoutAFailure()
+    {
+        var service = Service;
+        var primary = Primary;
+        var retriesBefore = await service.MetricAsync("db_writer_retries_total", "reason=\"connection\"");
+        var unknownBefore = await service.MetricAsync("db_write_unknown_outcomes_total");
+        // Fill the pool: concurrent writes leave several idle connections behind.
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => CreateAsync(service.Api)));
+        var idle = await primary.ScalarAsync<long>("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'catalog-writer' AND state = 'idle'");
+
+        // What a primary that goes away does to a pool: every idle connection is terminated (57P01) under it.
+        await primary.ExecuteAsync("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'catalog-writer' AND state = 'idle'");
+        var skus = Enumerable.Range(0, 16).Select(_ => NewSku()).ToList();
+        var responses = await Task.WhenAll(skus.Select(async sku =>
+        {
+            using var response = await service.Api.PostAsJsonAsync("api/v1/products", Product(sku));
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        var retried = await service.MetricAsync("db_writer_retries_total", "reason=\"connection\"") - retriesBefore;
+        var unknown = await service.MetricAsync("db_write_unknown_outcomes_total") - unknownBefore;
+        Figures.Record(output, "idle pooled writer connections terminated", $"{idle} terminated; {responses.Count(r => r.StatusCode == HttpStatusCode.Created)} of {skus.Count} writes created, " +
+            $"{retried} retried, {unknown} unknown outcomes");
+        Assert.True(idle >= 2, $"only {idle} idle pooled connections to terminate");
+        Assert.All(responses, r => Assert.True(r.StatusCode == HttpStatusCode.Created, $"{(int)r.StatusCode}: {r.Body}"));
+        Assert.Equal(0, unknown);
+        Assert.True(retried >= 1, "no write met a terminated connection");
+        Assert.Equal(skus.Count, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = ANY(ARRAY['{string.Join("','", skus)}'])", "catalog"));
+    }
+
+    [Fact]
+    public async Task AWriteWhoseSessionIsTerminatedBeforeCommitIsRetriedAndAppliedOnce()
+    {
+        var primary = Primary;
+        var sku = NewSku();
+        var unknownBefore = await Service.MetricAsync("db_write_unknown_outcomes_total");
+
+        // Hold a lock so the INSERT is sent and waits inside the server, then kill that session: its transaction never
+        // reached COMMIT, so nothing committed and the service runs the write again.
+        await using var locker = new NpgsqlConnection(primary.AdminConnectionString("catalog"));
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("LOCK TABLE catalog.products IN ACCESS EXCLUSIVE MODE", locker, transaction))
+            await command.ExecuteNonQueryAsync();
+
+        var retriesBefore = await Service.MetricAsync("db_writer_retries_total", "reason=\"connection\"");
+        var write = Service.Api.PostAsJsonAsync("api/v1/products", Product(sku));
+        var pid = await WaitingBackendAsync(primary, "Lock");
+        await primary.ExecuteAsync($"SELECT pg_terminate_backend({pid})");
+        await Poll.UntilAsync(async () => write.IsCompleted || await Service.MetricAsync("db_writer_retries_total", "reason=\"connection\"") > retriesBefore,
+            TimeSpan.FromSeconds(30), "the write to be retried");
+        await transaction.RollbackAsync();
+
+        using var response = await write;
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(unknownBefore, await Service.MetricAsync("db_write_unknown_outcomes_total"));
+        Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
+    }
+
+    [Fact]
+    public async Task AWriteWhoseConnectionIsLostDuringCommitIsAnUnknownOutcomeAndNeverReplayed()
+    {
+        var primary = Primary;
+        var sku = NewSku();
+        var unknownBefore = await Service.MetricAsync("db_write_unknown_outcomes_total");
+        var retriesBefore = await Service.MetricAsync("db_writer_retries_total");
+
+        // Waiting for a synchronous standby that never confirms, the primary holds every COMMIT. Killing the session
+        // then ends it with FATAL after COMMIT was sent: PostgreSQL warns that the transaction has already committed
+        // locally. The client cannot know that; the service must say so and not run the write again.
+        await primary.ExecuteAsync("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+        await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        try
+        {
+            await Poll.UntilAsync(async () => await primary.ScalarAsync<string>("SHOW synchronous_standby_names") == "nobody", TimeSpan.FromSeconds(10),
+                "synchronous_standby_names to apply");
+            var write = Service.Api.PostAsJsonAsync("api/v1/products", Product(sku));
+            var pid = await WaitingBackendAsync(primary, "IPC' AND wait_event = 'SyncRep");
+            await primary.ExecuteAsync($"SELECT pg_terminate_backend({pid})");
+
+            using var response = await write;
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+            var problem = await ProblemAsync(response);
+            Assert.True(problem.GetProperty("outcomeUnknown").GetBoolean());
+            Assert.Equal("writer", problem.GetProperty("dependency").GetString());
+            Assert.Equal(unknownBefore + 1, await Service.MetricAsync("db_write_unknown_outcomes_total"));
+            Assert.Equal(retriesBefore, await Service.MetricAsync("db_writer_retries_total"));
+        }
+        finally
+        {
+            await primary.ExecuteAsync("ALTER SYSTEM RESET synchronous_standby_names");
+            await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        }
+        // It did commit locally, once.
+        Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
+    }
+
+    /// <summary>The pid of the service's writer session waiting on <paramref name="waitEventType"/>.</summary>
+    private static async Task<int> WaitingBackendAsync(PostgresServer primary, string waitEventType)
+    {
+        var pid = 0;
+        await Poll.UntilAsync(async () =>
+        {
+            pid = await primary.ScalarAsync<int>(
+                $"SELECT coalesce(max(pid), 0) FROM pg_stat_activity WHERE application_name = 'catalog-writer' AND wait_event_type = '{waitEventType}'");
+            return pid != 0;
+        }, TimeSpan.FromSeconds(10), $"a writer session waiting on {waitEventType}");
+        return pid;
+    }
+}
