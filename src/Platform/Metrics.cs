@@ -142,7 +142,7 @@ public sealed class PlatformMetrics : IDisposable
         /// <summary>Serialization failure or deadlock (40001, 40P01): the transaction was rolled back as a whole.</summary>
         public const string Conflict = "conflict";
 
-        internal static readonly string[] All = [ReadOnly, Connection, Conflict];
+        public static readonly IReadOnlyList<string> All = [ReadOnly, Connection, Conflict];
     }
 }
 

@@ -21,10 +21,17 @@ public sealed class CatalogFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions { Settings = s_settings });
-        var inProcess = CatalogEnvironment.Configuration(Cluster.Primary.ServiceConnectionString("catalog"),
+        InProcess = InProcessWith(new Dictionary<string, string>());
+    }
+
+    /// <summary>Another in-process host on the same databases, with <paramref name="settings"/> over the fixture's.</summary>
+    public InProcessService<Program> InProcessWith(IDictionary<string, string> settings)
+    {
+        var configuration = CatalogEnvironment.Configuration(Cluster.Primary.ServiceConnectionString("catalog"),
             Cluster.Standby!.ServiceConnectionString("catalog"), Environment.Secrets.Path);
-        inProcess["Auth__ClientIds__0"] = MachineClientId;
-        InProcess = new InProcessService<Program>(inProcess);
+        configuration["Auth__ClientIds__0"] = MachineClientId;
+        foreach (var (key, value) in settings) configuration[key] = value;
+        return new InProcessService<Program>(configuration);
     }
 
     /// <summary>A client of the in-process service holding the write token.</summary>

@@ -66,24 +66,6 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
-    public async Task PublicReadsAreCacheableForTheConfiguredMaxAge()
-    {
-        await using var environment = await CatalogEnvironment.StartAsync(new CatalogEnvironmentOptions
-        {
-            Cluster = new PostgresClusterOptions { WithStandby = false },
-            Settings = new Dictionary<string, string> { ["Catalog__PublicCacheMaxAge"] = "00:05:00" },
-        });
-        var id = (await CatalogHttp.CreateAsync(environment.Service.Api)).GetProperty("id").GetString();
-
-        foreach (var path in new[] { $"api/v1/products/{id}", "api/v1/products?limit=5" })
-        {
-            using var response = await environment.Service.Api.GetAsync(new Uri(path, UriKind.Relative));
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            Assert.Equal("public, max-age=300", response.Headers.CacheControl?.ToString());
-        }
-    }
-
-    [Fact]
     public async Task MissingAuthSettingsStopStartupInsteadOfAcceptingAnyToken()
     {
         using var secrets = new SecretsDirectory();

@@ -105,41 +105,6 @@ public sealed class HealthTests(ITestOutputHelper output)
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2.5), TimeSpan.FromSeconds(15));
     }
 
-    [Fact]
-    public async Task ManagementPathsAnswerOnlyOnTheManagementPortWhateverTheHostHeader()
-    {
-        await using var environment = await CatalogEnvironment.StartAsync();
-        var service = environment.Service;
-        Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(service.Api, "metrics"));
-        Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(service.Api, "health/ready"));
-        Assert.Equal(HttpStatusCode.NotFound, await StatusAsync(service.Management, "api/v1/products"));
-
-        using var spoofed = new HttpRequestMessage(HttpMethod.Get, "metrics");
-        spoofed.Headers.Host = $"127.0.0.1:{service.ManagementPort}";
-        using var response = await service.Api.SendAsync(spoofed);
-        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
-    }
-
-    [Fact]
-    public async Task TheHealthcheckCommandReportsReadinessAsItsExitCode()
-    {
-        await using var environment = await CatalogEnvironment.StartAsync();
-        var settings = new Dictionary<string, string>
-        {
-            ["Hosting__ManagementPort"] = environment.Service.ManagementPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["Secrets__Directory"] = environment.Secrets.Path,
-            ["Database__Writer"] = "Host=127.0.0.1;Database=catalog",
-            ["Auth__SigningKey"] = TestKit.Tokens.SigningKey,
-        };
-        var (ready, _, readyError) = await TestKit.ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, TimeSpan.FromSeconds(60), "healthcheck");
-        Assert.True(ready == 0, readyError);
-
-        settings["Hosting__ManagementPort"] = TestKit.Ports.Free().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var (down, _, downError) = await TestKit.ServiceProcess.RunCommandAsync(CatalogEnvironment.Project, settings, TimeSpan.FromSeconds(60), "healthcheck");
-        Assert.Equal(1, down);
-        Assert.Contains("healthcheck", downError, StringComparison.Ordinal);
-    }
-
     private static async Task<HttpStatusCode> StatusAsync(HttpClient client, string path)
     {
         using var response = await client.GetAsync(new Uri(path, UriKind.Relative));

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Platform;
 using static TestKit.CatalogHttp;
 
 namespace Catalog.Api.Tests;
@@ -16,15 +18,21 @@ public sealed class ValidationTests(CatalogFixture fixture) : IDisposable
     private HttpClient Api => _api;
 
     [Fact]
-    public async Task ADuplicateSkuIsAConflictNamingTheField()
+    public async Task ADuplicateSkuIsAConflictNamingTheFieldAnsweredWithoutARetry()
     {
         var sku = NewSku();
         await CreateAsync(Api, Product(sku));
+        var retries = fixture.InProcess.Services.GetRequiredService<PlatformMetrics>().DbWriterRetries;
+        var retriesBefore = PlatformMetrics.RetryReasons.All.Sum(reason => retries.WithLabels(reason).Value);
+
         using var duplicate = await Api.PostAsJsonAsync("api/v1/products", Product(sku));
+
         Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
         var problem = await ProblemAsync(duplicate);
         Assert.Equal("sku", problem.GetProperty("field").GetString());
         Assert.Equal(1, await RowsWithSkuAsync(sku));
+        // 23505 is the statement's own answer: the same again on a retry.
+        Assert.Equal(retriesBefore, PlatformMetrics.RetryReasons.All.Sum(reason => retries.WithLabels(reason).Value));
     }
 
     [Fact]

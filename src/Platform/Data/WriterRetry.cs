@@ -8,8 +8,9 @@ namespace Platform.Data;
 
 /// <summary>Retries writer operations that failed transiently before anything committed (see
 /// <see cref="DatabaseFailures"/>), on Polly's retry strategy: backoff from 50 ms doubling to 1 s, within
-/// Database:WriterRetryBudget (above Aurora's 5 s DNS TTL for the cluster endpoint). Every retry clears the writer's
-/// pool: after a failover the idle connections all point at the old server. A success after retries logs one
+/// Database:WriterRetryBudget (above Aurora's 5 s DNS TTL for the cluster endpoint). A retry after a connection
+/// failure or a read-only server clears the writer's pool: after a failover the idle connections all point at the old
+/// server. A success after retries logs one
 /// Information line; giving up answers 503.</summary>
 internal sealed class WriterRetry
 {
@@ -41,7 +42,8 @@ internal sealed class WriterRetry
                 OnRetry = args =>
                 {
                     var reason = ((TransientWriterFailure)args.Outcome.Exception!).Reason;
-                    _dataSources.Writer.Clear();
+                    // A lost conflict says nothing about the connections; anything else does.
+                    if (reason != PlatformMetrics.RetryReasons.Conflict) _dataSources.Writer.Clear();
                     _metrics.DbWriterRetries.WithLabels(reason).Inc();
                     if (!args.Context.Properties.TryGetValue(s_reasons, out var reasons)) args.Context.Properties.Set(s_reasons, reasons = []);
                     reasons.Add(reason);
