@@ -185,7 +185,7 @@ public sealed class TerraformPolicyTests
         Assert.Contains("\"Authorization\"", key, StringComparison.Ordinal);
 
         // The header CloudFront keys on is the one the platform reads and writes.
-        var platform = File.ReadAllText(Repo.PathOf("src", "Platform", "Data", "ReadYourWrites.cs"));
+        var platform = File.ReadAllText(Repo.PathOf("src", "Platform", "ReadYourWrites.cs"));
         var header = System.Text.RegularExpressions.Regex.Match(platform, "const string Header = \"([^\"]+)\"").Groups[1].Value;
         Assert.Equal(header, cdn.Variables["read_your_writes_header"]["default"]!.ToString());
         Assert.DoesNotContain(tree.Directories.Values.SelectMany(d => d.ModuleCalls), c => c.Body.ContainsKey("read_your_writes_header"));

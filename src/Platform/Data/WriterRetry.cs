@@ -10,8 +10,7 @@ namespace Platform.Data;
 /// <see cref="DatabaseFailures"/>), on Polly's retry strategy: backoff from 50 ms doubling to 1 s, within
 /// Database:WriterRetryBudget (above Aurora's 5 s DNS TTL for the cluster endpoint). A retry after a connection
 /// failure or a read-only server clears the writer's pool: after a failover the idle connections all point at the old
-/// server. A success after retries logs one
-/// Information line; giving up answers 503.</summary>
+/// server. A success after retries logs one Information line; giving up answers 503.</summary>
 internal sealed class WriterRetry
 {
     private static readonly ResiliencePropertyKey<long> s_started = new("platform.writer.started");
