@@ -32,7 +32,7 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
         var used = new Dictionary<string, IReadOnlySet<string>>
         {
             ["rules"] = PromQl.MetricNames((await PrometheusRuleFile.RulesAsync()).Select(r => r.Str("expr")!)),
-            ["analysis"] = PromQl.MetricNames(fixture.Chart.Get("AnalysisTemplate").Arr("spec.metrics")
+            ["analysis"] = PromQl.MetricNames(fixture.Chart.OfKind("AnalysisTemplate").SelectMany(t => t.Arr("spec.metrics"))
                 .Select(m => m!.Str("provider.prometheus.query")).OfType<string>()),
             ["dashboard"] = DashboardMetricNames(),
         };
@@ -125,7 +125,8 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
         var timeout = TimeSpan.Parse(config["Shutdown__Timeout"], CultureInfo.InvariantCulture).TotalSeconds;
         var preStop = Seconds(rollout, "spec.template.spec.containers", "lifecycle.preStop.sleep.seconds");
         var grace = double.Parse(rollout.Str("spec.template.spec.terminationGracePeriodSeconds")!, CultureInfo.InvariantCulture);
-        var scaleDownDelay = double.Parse(rollout.Str("spec.strategy.blueGreen.scaleDownDelaySeconds")!, CultureInfo.InvariantCulture);
+        var scaleDownDelay = double.Parse(rollout.Str("spec.strategy.canary.scaleDownDelaySeconds")!, CultureInfo.InvariantCulture);
+        var abortScaleDownDelay = double.Parse(rollout.Str("spec.strategy.canary.abortScaleDownDelaySeconds")!, CultureInfo.InvariantCulture);
         var deregistration = double.Parse(rendered.Get("Ingress").Annotations()["alb.ingress.kubernetes.io/target-group-attributes"]
             .Split(',').Single(a => a.StartsWith("deregistration_delay.timeout_seconds=", StringComparison.Ordinal)).Split('=')[1], CultureInfo.InvariantCulture);
 
@@ -133,7 +134,10 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
         Assert.True(grace > preStop + drainDelay + timeout, $"terminationGracePeriodSeconds {grace} <= preStop {preStop} + drain {drainDelay} + timeout {timeout}");
         Assert.True(deregistration >= timeout, $"the ALB cuts in-flight requests after {deregistration} s, the service allows {timeout} s");
         Assert.True(deregistration <= preStop + drainDelay + timeout, "the ALB keeps a deregistering target longer than the pod lives");
-        Assert.True(scaleDownDelay >= deregistration + preStop, "blue is scaled down before the ALB finished deregistering it");
+        Assert.True(scaleDownDelay >= deregistration + preStop, "the previous stack is scaled down before the ALB finished deregistering it");
+        Assert.True(abortScaleDownDelay >= deregistration + preStop, "an aborted release is scaled down before the ALB finished deregistering it");
+        // Nothing scales the previous stack down while the release is judged (dynamicStableScale would, with the weight).
+        Assert.Equal("false", rollout.Str("spec.strategy.canary.dynamicStableScale"));
     }
 
     [Fact]
@@ -198,7 +202,7 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
     [Fact]
     public async Task ThePrePromotionSmokeJobPassesWithOnlyItsRenderedArgumentsAndEnvironment()
     {
-        var smoke = fixture.Chart.Get("AnalysisTemplate").Arr("spec.metrics").Single(m => m!.Str("name") == "smoke")!;
+        var smoke = fixture.Chart.Get("AnalysisTemplate", ServiceContractFixture.Service + "-pre-promotion").Arr("spec.metrics").Single(m => m!.Str("name") == "smoke")!;
         var container = smoke.Arr("provider.job.spec.template.spec.containers")[0]!;
         var args = container.Arr("args").Select(a => a!.GetValue<string>()).ToArray();
         // The Job has no Vault identity and no ConfigMap: what it renders is all smoke gets in the cluster.
@@ -207,12 +211,13 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
             : [];
         Assert.Null(container.Node("envFrom"));
 
-        // It calls the preview Service on the API port; here the chart-configured Catalog of the fixture stands in.
+        // It calls the canary Service on the API port; here the chart-configured Catalog of the fixture stands in.
         var at = Array.IndexOf(args, "--base-url");
         Assert.True(at >= 0 && at + 1 < args.Length, $"the smoke Job passes no --base-url: {string.Join(' ', args)}");
         var target = new Uri(args[at + 1]);
-        var preview = fixture.Chart.Get("Service", target.Host);
-        Assert.Contains(preview.Arr("spec.ports"), p => p!.Str("port") == target.Port.ToString(CultureInfo.InvariantCulture));
+        var canary = fixture.Chart.Get("Service", target.Host);
+        Assert.Equal(fixture.Chart.Get("Rollout").Str("spec.strategy.canary.canaryService"), canary.Str("metadata.name"));
+        Assert.Contains(canary.Arr("spec.ports"), p => p!.Str("port") == target.Port.ToString(CultureInfo.InvariantCulture));
         args[at + 1] = fixture.Process.Api.BaseAddress!.ToString();
 
         fixture.Process.UseToken(Tokens.Create("catalog/write", "catalog"));
