@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Prometheus;
@@ -105,7 +106,8 @@ public static class PlatformMetrics
             // The duration histogram's _count already counts requests; a second counter would duplicate it.
             o.RequestCount.Enabled = false;
             o.CaptureMetricsUrl = false;
-            o.AddCustomLabel(RouteLabel, context => (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "");
+            // The exception handler clears the endpoint before answering; its feature keeps the one that threw.
+            o.AddCustomLabel(RouteLabel, context => ((context.GetEndpoint() ?? context.Features.Get<IExceptionHandlerFeature>()?.Endpoint) as RouteEndpoint)?.RoutePattern.RawText ?? "");
         });
     }
 }

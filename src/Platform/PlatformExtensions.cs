@@ -71,10 +71,12 @@ public static class PlatformExtensions
         app.Services.LogSecretsReloads();
         app.UsePlatformForwardedHeaders();
         app.UseManagementPortFilter();
-        app.UseProblems();
         app.UsePlatformRequestLogging(app.Configuration);
         app.UseRouting();
         app.UseWhen(context => !PlatformPaths.IsManagement(context.Request.Path), api => api.UseRequestMetrics());
+        // Inside the request metrics and logging: they record the status the handler answers (503, 400), not the
+        // 200 a response has while an exception passes through them.
+        app.UseProblems();
         app.UseReadYourWrites();
         app.UseAuthentication();
         app.UseAuthorization();
