@@ -127,6 +127,7 @@ public sealed partial class GitOpsSecretsTests
         Assert.Equal("helm", charts.Str("type"));
         Assert.Equal("true", charts.Str("enableOCI"));
         Assert.Equal("git", repositories[GitOpsRepository.RepoUrl].Str("type"));
+        Assert.Equal("git", repositories[GitOpsRepository.PinsRepoUrl].Str("type"));
     }
 
     [Theory]

@@ -205,15 +205,14 @@ public sealed class TerraformChartRendering
     private static async Task<TerraformChartRendering> RenderCoreAsync(string service, string environment)
     {
         var chart = Repo.PathOf("deploy", "helm", "service");
-        var serviceValues = Repo.PathOf("deploy", "helm", "values", $"{service}.yaml");
-        var environmentValues = Repo.PathOf("deploy", "gitops", "envs", environment, $"{service}.yaml");
-        foreach (var required in new[] { Path.Combine(chart, "Chart.yaml"), serviceValues, environmentValues })
+        var values = ChartRendering.ValuesFiles(service, environment);
+        foreach (var required in values.Prepend(Path.Combine(chart, "Chart.yaml")))
         {
             Assert.True(File.Exists(required), $"{Path.GetRelativePath(Repo.Root, required)} is missing: the chart and its values must exist to cross-check Terraform's names");
         }
 
         var manifest = await Tool.RunAsync(DeployTools.Helm,
-            ["template", service, chart, "--namespace", Namespace, "--values", serviceValues, "--values", environmentValues]);
+            ["template", service, chart, "--namespace", Namespace, .. values.SelectMany(v => new[] { "--values", v })]);
         return new TerraformChartRendering(await HclJson.YamlDocumentsOfTextAsync(manifest));
     }
 

@@ -54,6 +54,16 @@ resource "aws_codecommit_repository" "gitops" {
   default_branch  = "main"
 }
 
+# The image pins (deploy/image-pins): the only repository Image Updater's key can push to. CodeCommit's IAM cannot
+# scope a push by path, and the GitOps repository feeds the platform project, which may create cluster-scoped
+# objects; here a stolen write-back key can change only which build of a service runs (the studio project alone reads
+# this repository, as values files of the services' chart).
+resource "aws_codecommit_repository" "image_pins" {
+  repository_name = var.image_pins_repository_name
+  description     = "Image pins: the image tag each service runs per environment, written by Argo CD Image Updater"
+  default_branch  = "main"
+}
+
 module "artifacts_key" {
   source = "../modules/kms-key"
 
@@ -133,8 +143,8 @@ module "pipeline" {
 }
 
 # Git over SSH for the in-cluster GitOps tools: IRSA does not cover git, and SSH keys keep the secret out of the
-# Terraform state (HTTPS Git credentials would be generated here and stored in it). Argo CD only reads; Image
-# Updater may push to the write-back branches and nothing else.
+# Terraform state (HTTPS Git credentials would be generated here and stored in it). Argo CD only reads both
+# repositories; Image Updater may push to the image pins' main branch and nothing else, and reads nothing else.
 resource "aws_iam_user" "gitops" {
   for_each = toset(["reader", "writer"])
 
@@ -146,28 +156,28 @@ data "aws_iam_policy_document" "gitops_reader" {
   statement {
     sid       = "Clone"
     actions   = ["codecommit:GitPull"]
-    resources = [aws_codecommit_repository.gitops.arn]
+    resources = [aws_codecommit_repository.gitops.arn, aws_codecommit_repository.image_pins.arn]
   }
 }
 
 data "aws_iam_policy_document" "gitops_writer" {
   statement {
-    sid       = "CloneAndPush"
+    sid       = "CloneAndPushPins"
     actions   = ["codecommit:GitPull", "codecommit:GitPush"]
-    resources = [aws_codecommit_repository.gitops.arn]
+    resources = [aws_codecommit_repository.image_pins.arn]
   }
 
   # CodeCommit's documented branch restriction: a push that updates any other reference is refused.
   statement {
-    sid       = "OnlyWriteBackBranches"
+    sid       = "OnlyThePinsBranch"
     effect    = "Deny"
     actions   = ["codecommit:GitPush"]
-    resources = [aws_codecommit_repository.gitops.arn]
+    resources = [aws_codecommit_repository.image_pins.arn]
 
     condition {
       test     = "StringNotEqualsIfExists"
       variable = "codecommit:References"
-      values   = [for branch in var.gitops_write_branches : "refs/heads/${branch}"]
+      values   = ["refs/heads/${aws_codecommit_repository.image_pins.default_branch}"]
     }
 
     condition {

@@ -20,10 +20,10 @@ variable "gitops_repository_name" {
   default     = "studio-gitops"
 }
 
-variable "gitops_write_branches" {
-  description = "Branches of the GitOps repository Image Updater may push its tag write-backs to."
-  type        = list(string)
-  default     = ["main"]
+variable "image_pins_repository_name" {
+  description = "CodeCommit repository of the image pins (deploy/image-pins pushed at bootstrap): written by Image Updater, read by the services' Applications only."
+  type        = string
+  default     = "studio-image-pins"
 }
 
 variable "gitops_reader_ssh_public_key" {
@@ -33,7 +33,7 @@ variable "gitops_reader_ssh_public_key" {
 }
 
 variable "gitops_writer_ssh_public_key" {
-  description = "SSH public key of Image Updater's write-back access to the GitOps repository (the private key goes to Vault, platform/argocd-image-updater/git); null until generated."
+  description = "SSH public key of Image Updater's write-back access to the image pins repository (the private key goes to Vault, platform/argocd-image-updater/git); null until generated."
   type        = string
   default     = null
 }
