@@ -235,7 +235,7 @@ public sealed partial class GitOpsApplicationTests
 
     /// <summary>The Go-template expressions the ApplicationSet uses, replaced in every string as the generators
     /// would; an expression the test does not know stays in place and fails it.</summary>
-    private static JsonNode Substitute(JsonNode template, string environment, Dictionary<string, string> parameters)
+    internal static JsonNode Substitute(JsonNode template, string environment, Dictionary<string, string> parameters)
     {
         if (template is JsonObject obj)
         {

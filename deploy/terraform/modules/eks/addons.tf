@@ -29,7 +29,7 @@ locals {
     argo-rollouts = {
       namespace       = "argo-rollouts"
       service_account = "argo-rollouts"
-      purpose         = "Argo Rollouts: verifies the ALB registered green's pods before switching (--aws-verify-target-group)"
+      purpose         = "Argo Rollouts: verifies the ALB's weights and target groups before scaling a stack down (--aws-verify-target-group)"
     }
     argocd-image-updater = {
       namespace       = "argocd"
