@@ -265,7 +265,7 @@ public sealed class ReleaseStrategyTests
         Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(rollout.Obj("spec.template").ToJsonString())))[..10];
 
     /// <summary>The selectors of one release's Services at its milestones, and the ALB weights Argo Rollouts writes.</summary>
-    private sealed record ReleaseTrace(
+    internal sealed record ReleaseTrace(
         string CanaryRole,
         string StableRole,
         IReadOnlyDictionary<string, string?> AtPodCreation,
@@ -287,7 +287,7 @@ public sealed class ReleaseStrategyTests
     /// - trafficrouting/alb/alb.go getForwardActionString: the canary role gets the step's weight, stable the rest,
     ///   and 0 once fully promoted;
     /// - sync.go promoteStable flips stablePingPong and sets status.stableRS; stableService follows it.</summary>
-    private sealed class PingPongController(JsonObject canary)
+    internal sealed class PingPongController(JsonObject canary)
     {
         private readonly Dictionary<string, string?> _selectors = new()
         {
@@ -304,6 +304,17 @@ public sealed class ReleaseStrategyTests
         private (string Stable, string Canary) Roles => StablePingPong == "ping"
             ? (canary.Str("pingPong.pingService")!, canary.Str("pingPong.pongService")!)
             : (canary.Str("pingPong.pongService")!, canary.Str("pingPong.pingService")!);
+
+        /// <summary>A Rollout that already runs a stable ReplicaSet when the ping-pong canary is switched on (moving
+        /// from blueGreen): status.stableRS is that hash and fully promoted, so nothing touches ping or pong, which
+        /// keep the selectors they were created with (null: every pod of the Rollout); stablePingPong is empty.</summary>
+        public void Adopt(string stableHash, IReadOnlyDictionary<string, string?> createdSelectors)
+        {
+            foreach (var (service, hash) in createdSelectors) _selectors[service] = hash;
+            _selectors[canary.Str("stableService")!] = stableHash;
+            _selectors[canary.Str("canaryService")!] = stableHash;
+            _stableReplicaSet = stableHash;
+        }
 
         /// <summary>The first revision: not yet fully promoted on the reconcile after its ReplicaSet exists, so the
         /// canary role (ping, with no status yet) is pointed at it; then promoteStable makes it stable.</summary>
