@@ -10,12 +10,19 @@ locals {
   registry  = "${local.account}.dkr.ecr.${data.aws_region.current.region}.amazonaws.com"
 
   # One repository per service image and one for the chart (helm push oci://<registry>/charts stores the chart
-  # named service in charts/service). Chart versions are <Chart.yaml version>-<branch>-<short sha>, so the same
-  # per-branch retention applies to them with a leading wildcard.
+  # named service in charts/service). What an environment runs must never expire (EcrLifecycleTests):
+  # - images: the newest builds per branch (an environment runs its branch's newest, or a hold, tagged keep-*);
+  #   candidate-* (pushed before the scan, buildspec.yml) expire once they can no longer pass it;
+  # - charts: every version is kept. argocd/releases/<env>.yaml pins one by reviewed commit for as long as it
+  #   likes, however many builds come after it; a version is ~50 KB.
+  image_lifecycle = {
+    keep                              = var.image_retention
+    expire_after_days_per_tag_pattern = { "candidate-*" = var.candidate_expiry_days }
+  }
   repositories = {
-    "catalog"        = var.image_retention
-    "assets"         = var.image_retention
-    "charts/service" = { for pattern, count in var.image_retention : "*-${pattern}" => count }
+    "catalog"        = local.image_lifecycle
+    "assets"         = local.image_lifecycle
+    "charts/service" = { keep = {}, expire_after_days_per_tag_pattern = {} }
   }
 }
 
@@ -35,9 +42,10 @@ module "ecr" {
   source   = "../modules/ecr-repository"
   for_each = local.repositories
 
-  name                 = each.key
-  kms_key_arn          = module.ecr_key.key_arn
-  keep_per_tag_pattern = each.value
+  name                              = each.key
+  kms_key_arn                       = module.ecr_key.key_arn
+  keep_per_tag_pattern              = each.value.keep
+  expire_after_days_per_tag_pattern = each.value.expire_after_days_per_tag_pattern
 }
 
 # CodeCommit encrypts with its AWS-managed key: a customer-managed key would need KMS permissions for every

@@ -39,13 +39,19 @@ variable "gitops_writer_ssh_public_key" {
 }
 
 variable "image_retention" {
-  description = "Most recent service images kept per branch (ECR tag pattern <branch>-*); prod keeps the most, to roll back far."
+  description = "Most recent service images kept per branch (ECR tag pattern <branch>-*); prod keeps the most. Older ones stay only if tagged keep-* (a hold, deploy/runbooks/release-rollback.md)."
   type        = map(number)
   default = {
     "develop-*" = 30
     "staging-*" = 30
     "prod-*"    = 100
   }
+}
+
+variable "candidate_expiry_days" {
+  description = "Days after which an image tagged only candidate-<branch>-<sha> (pushed, its scan never passed) is deleted."
+  type        = number
+  default     = 14
 }
 
 variable "ci_notification_email" {
