@@ -148,6 +148,7 @@ module "pipeline" {
   ecr_registry           = local.registry
   ecr_repository_arns    = [for repository in module.ecr : repository.arn]
   notification_topic_arn = aws_sns_topic.ci.arn
+  sonarqube              = var.sonarqube
 }
 
 # Git over SSH for the in-cluster GitOps tools: IRSA does not cover git, and SSH keys keep the secret out of the

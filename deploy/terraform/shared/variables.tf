@@ -54,6 +54,15 @@ variable "candidate_expiry_days" {
   default     = 14
 }
 
+variable "sonarqube" {
+  description = "SonarQube server for the pipeline's optional static analysis (buildspec.yml): URL and the ARN of a Secrets Manager secret with an analysis token; null skips it."
+  type = object({
+    host_url         = string
+    token_secret_arn = string
+  })
+  default = null
+}
+
 variable "ci_notification_email" {
   description = "Address told about failed pipelines and pull-request builds; null subscribes nobody."
   type        = string
