@@ -166,12 +166,8 @@ public sealed partial class EcrLifecycleTests
                 File.Copy(Path.Combine(module, "variables.tf"), Path.Combine(dir.FullName, "variables.tf"));
                 File.Copy(Path.Combine(module, "lifecycle.tf"), Path.Combine(dir.FullName, "lifecycle.tf"));
                 await File.WriteAllTextAsync(Path.Combine(dir.FullName, "terraform.tfvars.json"), inputs.ToJsonString());
-                var cliConfig = Path.Combine(dir.FullName, "terraformrc");
-                await File.WriteAllTextAsync(cliConfig, "");
-                var output = await Tool.RunAsync(DeployTools.Terraform, ["console", "-no-color"], dir.FullName,
-                    new Dictionary<string, string> { ["TF_CLI_CONFIG_FILE"] = cliConfig, ["TF_IN_AUTOMATION"] = "1" }, stdin: "local.lifecycle_policy\n");
-                var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim();
-                policies[name] = JsonNode.Parse(JsonNode.Parse(line)!.GetValue<string>())!.AsObject();
+                var policy = await TerraformConsole.EvaluateInAsync(dir.FullName, "local.lifecycle_policy");
+                policies[name] = JsonNode.Parse(policy.GetValue<string>())!.AsObject();
             }
             finally
             {

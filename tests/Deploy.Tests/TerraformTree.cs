@@ -178,24 +178,29 @@ public static class TerraformConsole
         var dir = Directory.CreateTempSubdirectory("tf-console-");
         try
         {
-            var cliConfig = Path.Combine(dir.FullName, "terraformrc");
-            await File.WriteAllTextAsync(cliConfig, "");
             // Expressions go into locals (they may span lines; piped console input is read as one line), wrapped in
             // try() so one that fails to evaluate yields null instead of failing the others.
             var locals = expressions.Select((e, i) => $"  e{i} = try({e}, null)");
             await File.WriteAllTextAsync(Path.Combine(dir.FullName, "main.tf"), "locals {\n" + string.Join("\n", locals) + "\n}\n");
-            var expression = "jsonencode([" + string.Join(", ", expressions.Select((_, i) => $"local.e{i}")) + "])";
-            var (exitCode, output) = await Tool.RunRawAsync(DeployTools.Terraform, ["console", "-no-color"], dir.FullName,
-                new Dictionary<string, string> { ["TF_CLI_CONFIG_FILE"] = cliConfig, ["TF_IN_AUTOMATION"] = "1" }, stdin: expression + "\n");
-            if (exitCode != 0) throw new InvalidOperationException($"terraform console failed on {string.Join("; ", expressions)}:\n{output}");
-            var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim();
-            var json = JsonNode.Parse(line)!.GetValue<string>();
-            return JsonNode.Parse(json)!.AsArray().ToArray();
+            var json = await EvaluateInAsync(dir.FullName, "jsonencode([" + string.Join(", ", expressions.Select((_, i) => $"local.e{i}")) + "])");
+            return JsonNode.Parse(json.GetValue<string>())!.AsArray().ToArray();
         }
         finally
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>One expression evaluated by terraform console in a directory of .tf files without providers (and
+    /// its terraform.tfvars.json, if any): its value as terraform prints it, parsed as JSON.</summary>
+    public static async Task<JsonNode> EvaluateInAsync(string directory, string expression)
+    {
+        var cliConfig = Path.Combine(directory, "terraformrc");
+        await File.WriteAllTextAsync(cliConfig, "");
+        var (exitCode, output) = await Tool.RunRawAsync(DeployTools.Terraform, ["console", "-no-color"], directory,
+            new Dictionary<string, string> { ["TF_CLI_CONFIG_FILE"] = cliConfig, ["TF_IN_AUTOMATION"] = "1" }, stdin: expression + "\n");
+        if (exitCode != 0) throw new InvalidOperationException($"terraform console failed on {expression}:\n{output}");
+        return JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim())!;
     }
 
     /// <summary>Whether a variable's validations accept a value: each condition is evaluated with every var.x
