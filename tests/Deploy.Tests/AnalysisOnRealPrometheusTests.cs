@@ -124,7 +124,9 @@ public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
         // setWeight 100: users reach the releases (the idle one still gets nothing), then step 5's AnalysisRun
         // judges the window after its initialDelay.
         var postStart = Stopwatch.StartNew();
-        await Task.Delay(TimeSpan.FromSeconds(2));
+        // Users come a few seconds later, so that the sample `offset <window>` finds at the verdict (taken a moment
+        // after the window's end) still predates them.
+        await Task.Delay(TimeSpan.FromSeconds(5));
         var users = new Dictionary<string, int> { ["healthy"] = await UsersAsync(healthy.Api), ["broken"] = await UsersAsync(broken.Api), ["idle"] = 0 };
         Assert.True(postStart.Elapsed < TimeSpan.FromSeconds(25), $"the users' requests took until {postStart.Elapsed}: a scrape after them within the window is no longer certain");
         var postDelay = Duration(post.Arr("spec.metrics").Select(m => m!.Str("initialDelay")).OfType<string>().Distinct().Single());
@@ -133,8 +135,11 @@ public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
         var windowRequests = new Dictionary<string, string>();
         foreach (var (release, hash) in s_releases)
         {
-            postVerdicts[release] = await JudgeAsync(prometheus, post, hash);
             windowRequests[release] = await ScalarAsync(prometheus, windowQuery.Replace("{{args.canary-hash}}", hash, StringComparison.Ordinal));
+        }
+        foreach (var (release, hash) in s_releases)
+        {
+            postVerdicts[release] = await JudgeAsync(prometheus, post, hash);
         }
         var labelNames = await prometheus.LabelNamesAsync();
         await stopBackground.CancelAsync();
