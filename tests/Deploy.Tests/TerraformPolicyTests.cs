@@ -18,46 +18,20 @@ public sealed class TerraformPolicyTests
     }
 
     [Fact]
-    public async Task TheLayoutHasModulesASharedRootAndARootPerEnvironment()
+    public async Task TheLayoutHasModulesASharedRootAndOneRootPerLayerWithAFilePerEnvironment()
     {
         var tree = await TerraformTree.LoadRepositoryAsync();
 
-        Assert.Contains("shared", tree.Directories.Keys);
-        Assert.Contains("vault", tree.Directories.Keys);
+        Assert.Equal(["bootstrap", "edge", "environment", "shared", "vault"], tree.Roots.Select(r => r.Path).Order(StringComparer.Ordinal));
         Assert.All(s_environments, env =>
         {
-            Assert.Contains($"envs/{env}", tree.Directories.Keys);
-            Assert.Contains($"envs/{env}/edge", tree.Directories.Keys);
-            Assert.Contains($"envs/{env}/terraform.tfvars", tree.Tfvars.Keys);
-            Assert.Contains($"vault/envs/{env}.tfvars", tree.Tfvars.Keys);
+            foreach (var layer in TerraformLayoutTests.PerEnvironmentRoots)
+                Assert.Contains($"{layer}/envs/{env}.tfvars", tree.Tfvars.Keys);
         });
         foreach (var module in tree.Modules)
         {
             foreach (var file in new[] { "main.tf", "variables.tf", "outputs.tf", "versions.tf" })
                 Assert.True(File.Exists(Path.Combine(TerraformTree.Root, module.Path, file)), $"{module} has no {file}");
-        }
-    }
-
-    /// <summary>The environment roots are thin by design (one call of modules/environment; Terraform needs each root
-    /// to declare its variables): everything but the tfvars and the state key in versions.tf must stay the same in
-    /// dev, staging and prod, so an environment cannot drift by an edit made to one copy.</summary>
-    [Fact]
-    public void EnvironmentRootsDifferOnlyInTheirTfvarsAndStateKey()
-    {
-        foreach (var root in new[] { "", "edge" })
-        {
-            var dev = Path.Combine(TerraformTree.Root, "envs", "dev", root);
-            foreach (var file in Directory.GetFiles(dev, "*.tf").Select(Path.GetFileName))
-            {
-                var expected = File.ReadAllText(Path.Combine(dev, file!)).Replace("envs/dev/", "envs/{env}/", StringComparison.Ordinal);
-                foreach (var env in s_environments.Where(e => e != "dev"))
-                {
-                    var path = Path.Combine(TerraformTree.Root, "envs", env, root, file!);
-                    Assert.True(File.Exists(path), $"envs/{env}/{root} has no {file}");
-                    var actual = File.ReadAllText(path).Replace($"envs/{env}/", "envs/{env}/", StringComparison.Ordinal);
-                    Assert.True(expected == actual, $"envs/{env}/{root}/{file} differs from envs/dev/{root}/{file}: environments differ only in terraform.tfvars");
-                }
-            }
         }
     }
 
@@ -119,7 +93,7 @@ public sealed class TerraformPolicyTests
         Assert.Equal([true, false, false, false], accepted);
         Assert.All(s_environments, env =>
         {
-            var values = tree.Tfvars[$"envs/{env}/terraform.tfvars"]["azs"]!.AsArray().Select(a => a!.ToString()).ToList();
+            var values = tree.Tfvars[$"environment/envs/{env}.tfvars"]["azs"]!.AsArray().Select(a => a!.ToString()).ToList();
             Assert.Equal(3, values.Distinct().Count());
             Assert.Equal(values.Count, values.Distinct().Count());
         });
@@ -335,7 +309,7 @@ public sealed class TerraformPolicyTests
             Assert.True(accepted.SequenceEqual([false, true, true, false]), $"{directory} var.{variable} accepts {string.Join(", ", cases.Zip(accepted).Where(c => c.Second).Select(c => c.First))}");
         }
 
-        Assert.All(s_environments, env => Assert.InRange(tree.Tfvars[$"envs/{env}/terraform.tfvars"]["backup_retention_days"]!.GetValue<int>(), 1, 35));
+        Assert.All(s_environments, env => Assert.InRange(tree.Tfvars[$"environment/envs/{env}.tfvars"]["backup_retention_days"]!.GetValue<int>(), 1, 35));
     }
 
     [Fact]
@@ -351,10 +325,10 @@ public sealed class TerraformPolicyTests
         ]);
 
         Assert.Equal([false, true, true], accepted);
-        Assert.True(tree.Tfvars["envs/prod/terraform.tfvars"]["deletion_protection"]!.GetValue<bool>());
+        Assert.True(tree.Tfvars["environment/envs/prod.tfvars"]["deletion_protection"]!.GetValue<bool>());
         Assert.Equal("${var.deletion_protection}", Assert.Single(environment.ModuleCalls, c => c.Name == "aurora").Text("deletion_protection"));
         Assert.Equal("${var.deletion_protection}", Assert.Single(tree["modules/aurora-postgresql"].Resources("aws_rds_cluster")).Text("deletion_protection"));
-        Assert.All(s_environments, env => Assert.Equal("${var.deletion_protection}", Assert.Single(tree[$"envs/{env}"].ModuleCalls).Text("deletion_protection")));
+        Assert.Equal("${var.deletion_protection}", Assert.Single(tree["environment"].ModuleCalls).Text("deletion_protection"));
     }
 
     [Fact]

@@ -18,10 +18,10 @@ public sealed class TerraformTree
 
     public static string Root => Repo.PathOf("deploy", "terraform");
 
-    /// <summary>Directories by path relative to the tree's root, e.g. modules/eks or envs/prod.</summary>
+    /// <summary>Directories by path relative to the tree's root, e.g. modules/eks or environment.</summary>
     public IReadOnlyDictionary<string, TerraformConfig> Directories { get; }
 
-    /// <summary>.tfvars files by path relative to the tree's root, e.g. envs/prod/terraform.tfvars.</summary>
+    /// <summary>.tfvars files by path relative to the tree's root, e.g. environment/envs/prod.tfvars.</summary>
     public IReadOnlyDictionary<string, JsonObject> Tfvars { get; }
 
     public TerraformConfig this[string directory] =>

@@ -26,6 +26,8 @@ provider "aws" {
   }
 }
 
+# Root names the state that manages a resource (its key without /terraform.tfstate), so a resource found in the
+# console leads to the state to change it in.
 locals {
   default_tags = merge(var.tags, { Project = "studio", ManagedBy = "terraform", Root = "envs/${var.environment}" })
 }

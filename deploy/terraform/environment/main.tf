@@ -1,5 +1,5 @@
 module "environment" {
-  source = "../../modules/environment"
+  source = "../modules/environment"
 
   providers = {
     aws           = aws

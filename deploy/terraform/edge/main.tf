@@ -14,7 +14,7 @@ data "aws_secretsmanager_secret" "origin" {
 }
 
 module "certificate" {
-  source = "../../../modules/acm-certificate"
+  source = "../modules/acm-certificate"
 
   providers = {
     aws = aws.us_east_1
@@ -26,7 +26,7 @@ module "certificate" {
 }
 
 module "api_cdn" {
-  source = "../../../modules/api-cdn"
+  source = "../modules/api-cdn"
 
   name              = local.name
   hostnames         = var.api_hostnames

@@ -16,9 +16,10 @@ terraform {
     }
   }
 
-  # bucket, region and kms_key_id come from ../../backend.hcl (terraform init -backend-config=../../backend.hcl).
+  # One state per environment, under the key each environment has always had (envs/<env>/terraform.tfstate):
+  #   terraform init -reconfigure -backend-config=../backend.hcl -backend-config=envs/<env>.s3.tfbackend
+  # ../backend.hcl (bootstrap output) sets bucket, region and kms_key_id; envs/<env>.s3.tfbackend sets key.
   backend "s3" {
-    key          = "envs/prod/terraform.tfstate"
     encrypt      = true
     use_lockfile = true
   }
