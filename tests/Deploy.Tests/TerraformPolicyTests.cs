@@ -81,9 +81,7 @@ public sealed class TerraformPolicyTests
     public async Task EveryEnvironmentSpansThreeDistinctAzs()
     {
         var tree = await TerraformTree.LoadRepositoryAsync();
-        var azs = tree["modules/network"].Variables["azs"];
-
-        var accepted = await TerraformConsole.AcceptsAsync(azs, [
+        var accepted = await TerraformValidation.AcceptsAsync(ModuleDirectory("network"), [
             Azs("a", "b", "c"),
             Azs("a", "b"),
             Azs("a", "a", "b"),
@@ -269,7 +267,7 @@ public sealed class TerraformPolicyTests
         var environment = tree["modules/environment"];
 
         // The module refuses a reader in the writer's AZ...
-        var accepted = await TerraformConsole.AcceptsAsync(aurora.Variables["reader_availability_zones"], [
+        var accepted = await TerraformValidation.AcceptsAsync(ModuleDirectory("aurora-postgresql"), [
             new Dictionary<string, string> { ["reader_availability_zones"] = """["b", "c"]""", ["writer_availability_zone"] = "\"a\"" },
             new Dictionary<string, string> { ["reader_availability_zones"] = """["b", "a"]""", ["writer_availability_zone"] = "\"a\"" },
             new Dictionary<string, string> { ["reader_availability_zones"] = "[]", ["writer_availability_zone"] = "\"a\"" },
@@ -303,7 +301,7 @@ public sealed class TerraformPolicyTests
 
         foreach (var (directory, variable) in new[] { ("modules/aurora-postgresql", "backup_retention_period"), ("modules/environment", "backup_retention_days") })
         {
-            var accepted = await TerraformConsole.AcceptsAsync(tree[directory].Variables[variable],
+            var accepted = await TerraformValidation.AcceptsAsync(Path.Combine(TerraformTree.Root, directory),
                 cases.Select(days => (IReadOnlyDictionary<string, string>)new Dictionary<string, string> { [variable] = days.ToString(System.Globalization.CultureInfo.InvariantCulture) }).ToList());
 
             Assert.True(accepted.SequenceEqual([false, true, true, false]), $"{directory} var.{variable} accepts {string.Join(", ", cases.Zip(accepted).Where(c => c.Second).Select(c => c.First))}");
@@ -318,7 +316,7 @@ public sealed class TerraformPolicyTests
         var tree = await TerraformTree.LoadRepositoryAsync();
         var environment = tree["modules/environment"];
 
-        var accepted = await TerraformConsole.AcceptsAsync(environment.Variables["deletion_protection"], [
+        var accepted = await TerraformValidation.AcceptsAsync(ModuleDirectory("environment"), [
             new Dictionary<string, string> { ["environment"] = "\"prod\"", ["deletion_protection"] = "false" },
             new Dictionary<string, string> { ["environment"] = "\"prod\"", ["deletion_protection"] = "true" },
             new Dictionary<string, string> { ["environment"] = "\"dev\"", ["deletion_protection"] = "false" },
@@ -406,6 +404,8 @@ public sealed class TerraformPolicyTests
         var call = Assert.Single(tree["shared"].ModuleCalls, c => c.Name == "pipeline");
         Assert.Equal("${aws_codecommit_repository.app.repository_name}", call.Text("repository_name"));
     }
+
+    private static string ModuleDirectory(string module) => Path.Combine(TerraformTree.Root, "modules", module);
 
     private static Dictionary<string, string> Azs(params string[] azs) =>
         new() { ["azs"] = "[" + string.Join(", ", azs.Select(a => $"\"{a}\"")) + "]" };
