@@ -200,11 +200,67 @@ public sealed class TerraformPolicyTests
         Assert.Equal("${aws_eks_cluster.this.identity[0].oidc[0].issuer}", oidc.Text("url"));
         Assert.Equal("[\"sts.amazonaws.com\"]", oidc["client_id_list"]!.ToJsonString());
 
-        // Managed add-ons: DNS, kube-proxy, and the EBS CSI driver with its own IRSA role (gp3 volumes for Prometheus,
+        // Managed add-ons after the nodes: DNS and the EBS CSI driver with its own IRSA role (gp3 volumes for Prometheus,
         // Alertmanager, Elasticsearch and Vault).
         var addons = Assert.Single(eks.Resources("aws_eks_addon"), a => a.Name == "this")["for_each"]!.AsObject();
-        Assert.Equal(["aws-ebs-csi-driver", "coredns", "kube-proxy"], addons.Select(a => a.Key).Order(StringComparer.Ordinal));
+        Assert.Equal(["aws-ebs-csi-driver", "coredns"], addons.Select(a => a.Key).Order(StringComparer.Ordinal));
         Assert.Equal("${module.addon_irsa[\"ebs-csi\"].arn}", addons["aws-ebs-csi-driver"]!.ToString());
+    }
+
+    /// <summary>With bootstrap_self_managed_addons = false EKS installs no networking itself. A node is Ready once the
+    /// VPC CNI runs on it, and the CNI reaches the API server through the kubernetes Service, which kube-proxy
+    /// programs: both DaemonSets must exist before the node groups. CoreDNS and the EBS CSI controller are
+    /// Deployments that need nodes, so they come after.</summary>
+    [Fact]
+    public async Task NetworkingAddOnsComeBeforeTheNodesAndTheDeploymentsAfterThem()
+    {
+        var eks = (await TerraformTree.LoadRepositoryAsync())["modules/eks"];
+        var addons = eks.Resources("aws_eks_addon").ToList();
+        var nodeGroup = Assert.Single(eks.Resources("aws_eks_node_group"));
+        var nodesWaitFor = nodeGroup["depends_on"]!.AsArray().Select(d => d!.ToString()).ToList();
+
+        Assert.False(Assert.Single(eks.Resources("aws_eks_cluster")).Flag("bootstrap_self_managed_addons"));
+        foreach (var name in new[] { "vpc-cni", "kube-proxy" })
+        {
+            var addon = Assert.Single(addons, a => a.Text("addon_name") == name);
+            Assert.Contains($"${{aws_eks_addon.{addon.Name}}}", nodesWaitFor);
+            Assert.Null(addon["depends_on"]);
+        }
+        var afterNodes = Assert.Single(addons, a => a.Name == "this");
+        Assert.Equal(["${aws_eks_node_group.this}"], afterNodes["depends_on"]!.AsArray().Select(d => d!.ToString()));
+        Assert.Equal("${each.key}", afterNodes.Text("addon_name"));
+        // The move keeps the existing kube-proxy add-on instead of deleting and recreating it.
+        var moved = Assert.Single(eks.Json["moved"]!.AsArray());
+        Assert.Equal("${aws_eks_addon.this[\"kube-proxy\"]}", moved!["from"]!.ToString());
+        Assert.Equal("${aws_eks_addon.kube_proxy}", moved["to"]!.ToString());
+    }
+
+    /// <summary>engine_version "16.6" with auto_minor_version_upgrade drifted once AWS upgraded the minor version, and the
+    /// next apply asked RDS for a downgrade, which it refuses ("Cannot upgrade aurora-postgresql from 16.8 to 16.6").
+    /// The AWS provider keeps a configured version that is a prefix of the running one (compareActualEngineVersion,
+    /// internal/service/rds/verify.go: configured "8.0", running "8.0.27" stays "8.0"), so the module takes the major
+    /// version only and refuses a minor.</summary>
+    [Fact]
+    public async Task AuroraTakesTheMajorVersionSoMinorUpgradesNeitherDriftNorFail()
+    {
+        var tree = await TerraformTree.LoadRepositoryAsync();
+        var aurora = tree["modules/aurora-postgresql"];
+
+        var accepted = await TerraformValidation.AcceptsAsync(ModuleDirectory("aurora-postgresql"), [
+            new Dictionary<string, string> { ["engine_version"] = "\"16\"" },
+            new Dictionary<string, string> { ["engine_version"] = "\"16.6\"" },
+        ]);
+
+        Assert.Equal([true, false], accepted);
+        Assert.Equal("16", aurora.Variables["engine_version"]["default"]!.ToString());
+        Assert.Equal("${var.engine_version}", Assert.Single(aurora.Resources("aws_rds_cluster")).Text("engine_version"));
+        Assert.All(aurora.Resources("aws_rds_cluster_instance"), instance =>
+        {
+            Assert.True(instance.Flag("auto_minor_version_upgrade"));
+            Assert.Equal("${aws_rds_cluster.this.engine_version}", instance.Text("engine_version"));
+        });
+        Assert.DoesNotContain(tree.Directories.Values.SelectMany(d => d.ModuleCalls),
+            call => TerraformConfig.IsModuleSource(call, "aurora-postgresql") && call.Body.ContainsKey("engine_version"));
     }
 
     [Fact]

@@ -225,8 +225,12 @@ data "aws_iam_policy_document" "vault" {
   }
 }
 
-# The VPC CNI is installed before the nodes (they cannot become Ready without it) with network policy
-# enforcement on, so the chart's NetworkPolicies are enforced from the first pod.
+# Before the nodes, because a node only becomes Ready once the CNI runs on it: the VPC CNI (aws-node) and kube-proxy.
+# aws-node reaches the API server through the kubernetes Service's cluster IP, which only kube-proxy programs on
+# the node; with bootstrap_self_managed_addons = false nothing else installs either, so nodes created before
+# kube-proxy sit NotReady until it arrives (and a node group's creation can time out on them). Both are DaemonSets:
+# created before any node exists they are simply Active with nothing scheduled yet. The CNI enforces network
+# policies, so the chart's NetworkPolicies hold from the first pod.
 resource "aws_eks_addon" "networking" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = "vpc-cni"
@@ -242,10 +246,27 @@ resource "aws_eks_addon" "networking" {
   tags = var.tags
 }
 
+resource "aws_eks_addon" "kube_proxy" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "kube-proxy"
+  addon_version               = lookup(var.addon_versions, "kube-proxy", null)
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+
+  tags = var.tags
+}
+
+# kube-proxy was one of aws_eks_addon.this until it had to come before the nodes.
+moved {
+  from = aws_eks_addon.this["kube-proxy"]
+  to   = aws_eks_addon.kube_proxy
+}
+
+# After the nodes: CoreDNS and the EBS CSI controller are Deployments, which created without nodes wait, degraded,
+# until the add-on's creation times out.
 resource "aws_eks_addon" "this" {
   for_each = {
     coredns            = null
-    kube-proxy         = null
     aws-ebs-csi-driver = module.addon_irsa["ebs-csi"].arn
   }
 
@@ -258,6 +279,5 @@ resource "aws_eks_addon" "this" {
 
   tags = var.tags
 
-  # CoreDNS and the EBS CSI controller are Deployments: created without nodes they wait, degraded, until timeout.
   depends_on = [aws_eks_node_group.this]
 }
