@@ -56,6 +56,16 @@ locals {
       service_account = "vault"
       purpose         = "Vault: auto-unseal with the KMS key"
     }
+    vault-snapshot = {
+      namespace       = "vault"
+      service_account = "vault-snapshot"
+      purpose         = "Vault snapshot CronJob: writes raft snapshots to the backup bucket"
+    }
+    elasticsearch = {
+      namespace       = "observability"
+      service_account = "elasticsearch"
+      purpose         = "Elasticsearch nodes: the S3 snapshot repository in the backup bucket"
+    }
   }
 
   addon_managed_policies = {
@@ -72,6 +82,8 @@ locals {
     argocd-backup                = { write-backups = data.aws_iam_policy_document.argocd_backup.json }
     cert-manager                 = { dns01 = data.aws_iam_policy_document.cert_manager.json }
     vault                        = { auto-unseal = data.aws_iam_policy_document.vault.json }
+    vault-snapshot               = { write-snapshots = data.aws_iam_policy_document.vault_snapshot.json }
+    elasticsearch                = { snapshot-repository = data.aws_iam_policy_document.elasticsearch_snapshots.json }
   }
 }
 
@@ -214,6 +226,50 @@ data "aws_iam_policy_document" "cert_manager" {
       variable = "route53:ChangeResourceRecordSetsNormalizedRecordNames"
       values   = ["_acme-challenge.*"]
     }
+  }
+}
+
+# Write-only, like the Argo CD backup: a leaked role cannot read the snapshots (which hold every secret) back.
+data "aws_iam_policy_document" "vault_snapshot" {
+  statement {
+    sid       = "WriteSnapshots"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.backup_bucket_arn}/vault/*"]
+  }
+
+  statement {
+    sid       = "EncryptSnapshots"
+    actions   = ["kms:GenerateDataKey"]
+    resources = [var.backup_kms_key_arn]
+  }
+}
+
+# Elasticsearch's S3 repository lists, reads, writes and deletes its own files (snapshot lifecycle retention
+# deletes old snapshots; a restore reads them), under elasticsearch/ only: the permissions its documentation lists
+# for a repository, narrowed to that prefix.
+data "aws_iam_policy_document" "elasticsearch_snapshots" {
+  statement {
+    sid       = "ListRepository"
+    actions   = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"]
+    resources = [var.backup_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["elasticsearch/*", "elasticsearch"]
+    }
+  }
+
+  statement {
+    sid       = "ReadWriteRepository"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${var.backup_bucket_arn}/elasticsearch/*"]
+  }
+
+  statement {
+    sid       = "RepositoryKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.backup_kms_key_arn]
   }
 }
 

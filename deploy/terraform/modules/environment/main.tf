@@ -166,12 +166,22 @@ module "backups_bucket" {
   # Argo CD exports are small and only read for a restore: 30 days outside prod; a year in prod, in Glacier Instant
   # Retrieval after a month. No transition where the object expires first: S3 (and the module) refuse an expiration
   # that is not later than the transition.
-  lifecycle_rules = [{
-    id              = "argocd-exports"
-    prefix          = "argocd/"
-    transition_days = var.environment == "prod" ? 30 : null
-    expiration_days = var.environment == "prod" ? 365 : 30
-  }]
+  # Vault's hourly raft snapshots alike. Elasticsearch's snapshots (elasticsearch/) have no rule: its snapshot
+  # lifecycle policy deletes them, and an S3 expiration would remove files that newer snapshots still reference.
+  lifecycle_rules = [
+    {
+      id              = "argocd-exports"
+      prefix          = "argocd/"
+      transition_days = var.environment == "prod" ? 30 : null
+      expiration_days = var.environment == "prod" ? 365 : 30
+    },
+    {
+      id              = "vault-snapshots"
+      prefix          = "vault/"
+      transition_days = var.environment == "prod" ? 30 : null
+      expiration_days = var.environment == "prod" ? 365 : 30
+    },
+  ]
 
   tags = local.tags
 }
