@@ -1,0 +1,89 @@
+using TestKit;
+using Xunit.Abstractions;
+
+namespace Deploy.Tests;
+
+/// <summary>Every platform Application rendered against its real upstream chart at the pinned version, per environment,
+/// the way Argo CD renders it (PlatformRendering): the charts accept the values, every key the project sets is one
+/// the chart reads, everything rendered is valid against the schema of the object it is (the platform's own CRDs for
+/// custom resources), and every in-cluster address points at a Service that will exist.</summary>
+public sealed class PlatformRenderTests(ITestOutputHelper output)
+{
+    [Theory]
+    [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
+    public async Task EveryAddOnRendersAgainstItsPinnedUpstreamChart(string environment)
+    {
+        var render = await PlatformRendering.RenderAsync(environment);
+
+        None(render.AddOns.Where(a => a.Error is not null).Select(a => $"{a.Application} ({a.Chart} {a.Version}): {a.Error}"));
+        var upstream = render.Applications.SelectMany(GitOpsRepository.Sources).Count(s => s.Str("chart") is not null);
+        Assert.Equal(upstream, render.AddOns.Count);
+        Assert.All(render.AddOns, a => Assert.NotEmpty(a.Objects));
+        // The API versions come from the platform's own CRDs and APIServices, e.g. the Prometheus Operator's.
+        Assert.Contains("monitoring.coreos.com/v1/ServiceMonitor", render.ApiVersions);
+        Figures.Record(output, $"{nameof(PlatformRenderTests)}.render.{environment}",
+            $"{render.AddOns.Count} upstream charts + the repository's charts rendered in {render.Elapsed.TotalSeconds:F1} s ({render.All.Count()} objects)");
+    }
+
+    [Theory]
+    [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
+    public async Task EveryKeyTheProjectSetsIsOneTheChartReads(string environment)
+    {
+        var render = await PlatformRendering.RenderAsync(environment);
+        var problems = new List<string>();
+
+        foreach (var addOn in render.AddOns)
+        {
+            var (unread, _) = await PlatformContracts.ValuesKeysAsync(addOn.ChartDirectory, addOn.Values);
+            problems.AddRange(unread.Select(k => $"{addOn.Application} ({addOn.Chart} {addOn.Version}) never reads {k}"));
+        }
+
+        None(problems);
+    }
+
+    [Theory]
+    [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
+    public async Task EverythingRenderedIsValidAgainstTheSchemaOfWhatItIs(string environment)
+    {
+        var render = await PlatformRendering.RenderAsync(environment);
+
+        var errors = await PlatformContracts.SchemaErrorsAsync(render.All, render.All);
+
+        None(errors);
+    }
+
+    [Theory]
+    [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
+    public async Task EveryInClusterAddressIsARenderedServiceWithThatPort(string environment)
+    {
+        var render = await PlatformRendering.RenderAsync(environment);
+
+        None(PlatformContracts.AddressProblems(render));
+    }
+
+    [Theory]
+    [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
+    public async Task EveryHpaMetricIsServedByWhatThePlatformInstalls(string environment)
+    {
+        var render = await PlatformRendering.RenderAsync(environment);
+
+        Assert.NotEmpty(render.OfKind("HorizontalPodAutoscaler"));
+        None(PlatformContracts.HpaProblems(render.All));
+    }
+
+    [Theory]
+    [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
+    public async Task EveryServiceMonitorAndPodMonitorSelectsSomethingToScrape(string environment)
+    {
+        var render = await PlatformRendering.RenderAsync(environment);
+
+        None(PlatformContracts.MonitorProblems(render.All));
+    }
+
+    /// <summary>Fails listing every problem, one per line.</summary>
+    internal static void None(IEnumerable<string> problems)
+    {
+        var list = problems.ToList();
+        Assert.True(list.Count == 0, $"{list.Count} problem(s):\n{string.Join("\n", list)}");
+    }
+}
