@@ -35,7 +35,7 @@ public sealed record PlatformRender(string Environment, string KubeVersion, IRea
     public AddOnRender AddOn(string application) => AddOns.Single(a => a.Application == application);
 }
 
-public static class PlatformRendering
+public static partial class PlatformRendering
 {
     private static readonly ConcurrentDictionary<string, Lazy<Task<PlatformRender>>> s_rendered = new();
 
@@ -120,7 +120,7 @@ public static class PlatformRendering
             var (exitCode, output) = await Tool.RunRawAsync(DeployTools.Helm, args);
             if (exitCode != 0)
                 return new AddOnRender(name, chart, version, directory, release, ns, valueFiles, valuesObject, effective, output.Trim(), []);
-            var objects = await GitOpsRepository.ParseAsync(output);
+            var objects = await ParseAsync(output);
             return new AddOnRender(name, chart, version, directory, release, ns, valueFiles, valuesObject, effective, null, Place(objects, ns, $"{name} ({chart} {version})"));
         }
         finally
@@ -163,6 +163,48 @@ public static class PlatformRendering
     private static List<RenderedObject> Place(IEnumerable<JsonObject> objects, string ns, string source) =>
         [.. objects.SelectMany(o => o.Str("kind") == "List" ? o.Arr("items").Select(i => i!.AsObject()) : [o])
             .Select(o => new RenderedObject(o, o.Str("metadata.namespace") ?? ns, source))];
+
+    private static readonly ConcurrentDictionary<string, Lazy<Task<JsonObject?>>> s_documents = new();
+
+    /// <summary>The documents of a helm template output as JSON. Each document is parsed once per test run, whatever
+    /// render it appears in: the CRDs, most of the bytes, come out the same for every environment and both passes.</summary>
+    private static async Task<List<JsonObject>> ParseAsync(string output)
+    {
+        var documents = DocumentSeparator().Split(output).Where(d => d.Trim().Length > 0).ToList();
+        var fresh = new Dictionary<string, TaskCompletionSource<JsonObject?>>();
+        var tasks = new List<Task<JsonObject?>>();
+        foreach (var document in documents)
+        {
+            var key = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(document)));
+            var source = new TaskCompletionSource<JsonObject?>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var entry = s_documents.GetOrAdd(key, _ => new Lazy<Task<JsonObject?>>(() =>
+            {
+                fresh[document] = source;
+                return source.Task;
+            }));
+            tasks.Add(entry.Value);
+        }
+        if (fresh.Count > 0)
+        {
+            try
+            {
+                var json = await Tool.RunAsync(DeployTools.Node, [ChartRendering.SchemaScript("yaml-to-json.mjs"), "--modules", DeployTools.NodeModules, "--keep-empty"],
+                    stdin: string.Join("\n---\n", fresh.Keys));
+                var parsed = JsonNode.Parse(json)!.AsArray();
+                if (parsed.Count != fresh.Count) throw new InvalidOperationException($"yaml-to-json returned {parsed.Count} documents for {fresh.Count}");
+                foreach (var (source, value) in fresh.Values.Zip(parsed)) source.SetResult(value as JsonObject);
+            }
+            catch (Exception e)
+            {
+                foreach (var source in fresh.Values) source.TrySetException(e);
+                throw;
+            }
+        }
+        return [.. (await Task.WhenAll(tasks)).OfType<JsonObject>().Select(o => o.DeepClone().AsObject())];
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"(?m)^---[ \t]*$\n?")]
+    private static partial System.Text.RegularExpressions.Regex DocumentSeparator();
 
     /// <summary>Helm's merge of values files: maps merge key by key, anything else is replaced.</summary>
     public static void Merge(JsonObject into, JsonObject from)
