@@ -247,6 +247,82 @@ public static partial class PlatformContracts
         return problems;
     }
 
+    /// <summary>Who makes each Secret the pods need, besides a rendered Secret: External Secrets (an ExternalSecret's
+    /// target), cert-manager (a Certificate's secretName), trust-manager (a Bundle's Secret target, in the namespaces
+    /// its selector matches), ECK (&lt;es&gt;-es-http-certs-public and &lt;es&gt;-es-elastic-user for an Elasticsearch,
+    /// https://www.elastic.co/guide/en/cloud-on-k8s/current/k8s-accessing-elastic-services.html).</summary>
+    public static HashSet<(string Namespace, string Name)> SecretsProduced(IEnumerable<RenderedObject> objects)
+    {
+        var all = objects.ToList();
+        var namespaces = all.Where(o => o.Kind == "Namespace").ToDictionary(o => o.Name, o => o.Json.Labels());
+        var produced = new HashSet<(string, string)>();
+        foreach (var o in all)
+        {
+            switch (o.Kind)
+            {
+                case "Secret":
+                    produced.Add((o.Namespace, o.Name));
+                    break;
+                case "ExternalSecret":
+                    produced.Add((o.Namespace, o.Json.Str("spec.target.name") ?? o.Name));
+                    break;
+                case "Certificate" when o.ApiVersion.StartsWith("cert-manager.io/", StringComparison.Ordinal):
+                    produced.Add((o.Namespace, o.Json.Str("spec.secretName")!));
+                    break;
+                case "Bundle" when o.ApiVersion.StartsWith("trust.cert-manager.io/", StringComparison.Ordinal) && o.Json.Node("spec.target.secret") is not null:
+                    var selector = o.Json.Node("spec.target.namespaceSelector") as JsonObject ?? [];
+                    foreach (var (ns, labels) in namespaces.Where(n => Selects(selector, n.Value))) produced.Add((ns, o.Name));
+                    break;
+                case "Elasticsearch" when o.ApiVersion.StartsWith("elasticsearch.k8s.elastic.co/", StringComparison.Ordinal):
+                    produced.Add((o.Namespace, o.Name + "-es-http-certs-public"));
+                    produced.Add((o.Namespace, o.Name + "-es-elastic-user"));
+                    break;
+            }
+        }
+        return produced;
+    }
+
+    /// <summary>Secrets a pod template needs before its containers can start (volumes, env and envFrom; optional
+    /// references excluded), with the namespace they are looked up in.</summary>
+    public static IEnumerable<(RenderedObject Owner, string Secret, string How)> SecretsNeeded(IEnumerable<RenderedObject> objects)
+    {
+        foreach (var (owner, template) in PodTemplates(objects))
+        {
+            foreach (var volume in (template.Node("spec.volumes") as JsonArray ?? []).Select(v => v!.AsObject()))
+            {
+                if (volume.Str("secret.secretName") is { } name && volume.Node("secret.optional")?.GetValue<bool>() != true)
+                    yield return (owner, name, $"volume {volume.Str("name")}");
+                foreach (var source in (volume.Node("projected.sources") as JsonArray ?? []).Select(s => s!.AsObject()))
+                {
+                    if (source.Str("secret.name") is { } projected && source.Node("secret.optional")?.GetValue<bool>() != true)
+                        yield return (owner, projected, $"projected volume {volume.Str("name")}");
+                }
+            }
+            foreach (var container in Containers(template))
+            {
+                foreach (var env in (container.Node("env") as JsonArray ?? []).Select(e => e!.AsObject()))
+                {
+                    if (env.Str("valueFrom.secretKeyRef.name") is { } name && env.Node("valueFrom.secretKeyRef.optional")?.GetValue<bool>() != true)
+                        yield return (owner, name, $"env {env.Str("name")} of {container.Str("name")}");
+                }
+                foreach (var from in (container.Node("envFrom") as JsonArray ?? []).Select(f => f!.AsObject()))
+                {
+                    if (from.Str("secretRef.name") is { } name && from.Node("secretRef.optional")?.GetValue<bool>() != true)
+                        yield return (owner, name, $"envFrom of {container.Str("name")}");
+                }
+            }
+        }
+    }
+
+    /// <summary>Every Secret a pod of the given objects needs is produced by the platform (SecretsProduced over all of it).
+    /// A missing one keeps the pod in ContainerCreating with nothing but an event to say why.</summary>
+    public static List<string> SecretProblems(IEnumerable<RenderedObject> pods, IEnumerable<RenderedObject> platform)
+    {
+        var produced = SecretsProduced(platform);
+        return [.. SecretsNeeded(pods).Where(n => !produced.Contains((n.Owner.Namespace, n.Secret)))
+            .Select(n => $"{n.Owner} needs Secret {n.Owner.Namespace}/{n.Secret} ({n.How}), which nothing in the platform creates")];
+    }
+
     /// <summary>Pod templates of the workloads (Deployment, StatefulSet, DaemonSet, Rollout, Job, CronJob).</summary>
     public static IEnumerable<(RenderedObject Owner, JsonObject Template)> PodTemplates(IEnumerable<RenderedObject> objects)
     {

@@ -80,6 +80,23 @@ public sealed class PlatformRenderTests(ITestOutputHelper output)
         None(PlatformContracts.MonitorProblems(render.All));
     }
 
+    /// <summary>Upstream charts' own pods also mount Secrets their controllers create at run time (webhook
+    /// certificates, say); the pods checked are the repository's (its charts and the services') and every pod whose
+    /// Secret comes from the project's add-on values.</summary>
+    [Theory]
+    [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
+    public async Task EverySecretThePlatformsPodsNeedIsOneThePlatformMakes(string environment)
+    {
+        var render = await PlatformRendering.RenderAsync(environment);
+        var fromValues = render.AddOns.SelectMany(a => a.Objects.Where(o => PlatformContracts.SecretsNeeded([o])
+            .Any(n => PlatformContracts.Strings(a.Values).Contains(n.Secret))));
+
+        var needed = render.LocalObjects.Concat(render.ServiceObjects).Concat(fromValues).ToList();
+
+        Assert.True(PlatformContracts.SecretsNeeded(needed).Count() >= 10, "too few Secret references found to mean anything");
+        None(PlatformContracts.SecretProblems(needed, render.All));
+    }
+
     /// <summary>Fails listing every problem, one per line.</summary>
     internal static void None(IEnumerable<string> problems)
     {
