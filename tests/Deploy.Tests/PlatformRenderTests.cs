@@ -7,7 +7,7 @@ namespace Deploy.Tests;
 /// the way Argo CD renders it (PlatformRendering): the charts accept the values, every key the project sets is one
 /// the chart reads, everything rendered is valid against the schema of the object it is (the platform's own CRDs for
 /// custom resources), and every in-cluster address points at a Service that will exist.</summary>
-public sealed class PlatformRenderTests(ITestOutputHelper output)
+public sealed partial class PlatformRenderTests(ITestOutputHelper output)
 {
     [Theory]
     [MemberData(nameof(GitOpsRepository.EnvironmentData), MemberType = typeof(GitOpsRepository))]
@@ -19,8 +19,13 @@ public sealed class PlatformRenderTests(ITestOutputHelper output)
         var upstream = render.Applications.SelectMany(GitOpsRepository.Sources).Count(s => s.Str("chart") is not null);
         Assert.Equal(upstream, render.AddOns.Count);
         Assert.All(render.AddOns, a => Assert.NotEmpty(a.Objects));
-        // The API versions come from the platform's own CRDs and APIServices, e.g. the Prometheus Operator's.
+        // The API versions come from the platform's own CRDs and APIServices, e.g. the Prometheus Operator's: a chart
+        // asked for a monitor renders one (external-secrets renders its three only when told the API exists).
         Assert.Contains("monitoring.coreos.com/v1/ServiceMonitor", render.ApiVersions);
+        Assert.Contains("metrics.k8s.io/v1beta1", render.ApiVersions);
+        foreach (var addOn in render.AddOns.Where(a => MonitorAsked().IsMatch(a.Values.ToJsonString())))
+            Assert.True(addOn.Objects.Any(o => o.Kind is "ServiceMonitor" or "PodMonitor"), $"{addOn.Application} enables a monitor but renders none");
+        Assert.Equal(3, render.AddOn("external-secrets").Objects.Count(o => o.Kind == "ServiceMonitor"));
         Figures.Record(output, $"{nameof(PlatformRenderTests)}.render.{environment}",
             $"{render.AddOns.Count} upstream charts + the repository's charts rendered in {render.Elapsed.TotalSeconds:F1} s ({render.All.Count()} objects)");
     }
@@ -103,4 +108,17 @@ public sealed class PlatformRenderTests(ITestOutputHelper output)
         var list = problems.ToList();
         Assert.True(list.Count == 0, $"{list.Count} problem(s):\n{string.Join("\n", list)}");
     }
+
+    [Fact]
+    public async Task AChartThatIsNeitherVendoredNorPullableFailsNamingIt()
+    {
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => UpstreamCharts.LocateAsync("http://127.0.0.1:9/charts", "no-such-chart", "0.0.0"));
+
+        Assert.Contains("The chart no-such-chart 0.0.0 (Application source http://127.0.0.1:9/charts) is missing", failure.Message, StringComparison.Ordinal);
+        Assert.Contains(Path.Combine(UpstreamCharts.SharedDirectory, "no-such-chart-0.0.0"), failure.Message, StringComparison.Ordinal);
+        Assert.Contains(UpstreamCharts.DirectoryVariable, failure.Message, StringComparison.Ordinal);
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"""(serviceMonitor|servicemonitor|podMonitor)"":\{""enabled"":true")]
+    private static partial System.Text.RegularExpressions.Regex MonitorAsked();
 }
