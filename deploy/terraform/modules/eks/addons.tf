@@ -237,9 +237,11 @@ data "aws_iam_policy_document" "vault_snapshot" {
     resources = ["${var.backup_bucket_arn}/vault/*"]
   }
 
+  # Decrypt too: S3 needs it to complete a multipart upload (the aws CLI splits files above 8 MB) under SSE-KMS.
+  # Without s3:GetObject the role still cannot read a snapshot back.
   statement {
     sid       = "EncryptSnapshots"
-    actions   = ["kms:GenerateDataKey"]
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [var.backup_kms_key_arn]
   }
 }
@@ -250,7 +252,7 @@ data "aws_iam_policy_document" "vault_snapshot" {
 data "aws_iam_policy_document" "elasticsearch_snapshots" {
   statement {
     sid       = "ListRepository"
-    actions   = ["s3:ListBucket", "s3:GetBucketLocation", "s3:ListBucketMultipartUploads", "s3:ListBucketVersions"]
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
     resources = [var.backup_bucket_arn]
 
     condition {
@@ -258,6 +260,13 @@ data "aws_iam_policy_document" "elasticsearch_snapshots" {
       variable = "s3:prefix"
       values   = ["elasticsearch/*", "elasticsearch"]
     }
+  }
+
+  # No s3:prefix condition key exists for these two.
+  statement {
+    sid       = "RepositoryBucket"
+    actions   = ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
+    resources = [var.backup_bucket_arn]
   }
 
   statement {
