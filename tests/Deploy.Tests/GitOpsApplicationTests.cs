@@ -165,6 +165,7 @@ public sealed partial class GitOpsApplicationTests
         var definedBy = new Dictionary<string, string>
         {
             ["cert-manager.io"] = "cert-manager",
+            ["trust.cert-manager.io"] = "trust-manager",
             ["external-secrets.io"] = "external-secrets",
             ["generators.external-secrets.io"] = "external-secrets",
             ["elasticsearch.k8s.elastic.co"] = "eck-operator",
@@ -212,6 +213,8 @@ public sealed partial class GitOpsApplicationTests
             ("namespaces", "pki"),
             ("namespaces", "rds-ca-bundle"),
             ("pki", "vault"),
+            ("trust-manager", "pki"),
+            ("vault", "vault-backup"),
             ("rds-ca-bundle", "vault"),
             ("vault", "platform-secrets"),
             ("platform-secrets", "argocd"),

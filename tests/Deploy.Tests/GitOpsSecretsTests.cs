@@ -138,7 +138,7 @@ public sealed partial class GitOpsSecretsTests
         var accounts = (await GitOpsRepository.LocalObjectsAsync(environment))
             .Where(o => o.Str("kind") == "ServiceAccount" && o.Annotations().ContainsKey("eks.amazonaws.com/role-arn")).ToList();
 
-        Assert.Equal(["argocd-backup", "argocd-ecr-token", "argocd-image-updater"], accounts.Select(a => a.Str("metadata.name")!).Order(StringComparer.Ordinal));
+        Assert.Equal(["argocd-backup", "argocd-ecr-token", "argocd-image-updater", "elasticsearch", "vault-snapshot"], accounts.Select(a => a.Str("metadata.name")!).Order(StringComparer.Ordinal));
         Assert.All(accounts, account =>
         {
             var key = RoleKey(environment).Match(account.Annotations()["eks.amazonaws.com/role-arn"]).Groups[1].Value;

@@ -107,9 +107,9 @@ public sealed partial class TerraformChartContractTests
 
         foreach (var env in s_environments)
         {
-            var group = tree.Tfvars[$"envs/{env}/edge/terraform.tfvars"]["ingress_group"]!.ToString();
-            var hostnames = tree.Tfvars[$"envs/{env}/terraform.tfvars"]["api_hostnames"]!.AsArray().Select(h => h!.ToString()).ToList();
-            Assert.Equal(hostnames, tree.Tfvars[$"envs/{env}/edge/terraform.tfvars"]["api_hostnames"]!.AsArray().Select(h => h!.ToString()));
+            var group = tree.Tfvars[$"edge/envs/{env}.tfvars"]["ingress_group"]!.ToString();
+            var hostnames = tree.Tfvars[$"environment/envs/{env}.tfvars"]["api_hostnames"]!.AsArray().Select(h => h!.ToString()).ToList();
+            Assert.Equal(hostnames, tree.Tfvars[$"edge/envs/{env}.tfvars"]["api_hostnames"]!.AsArray().Select(h => h!.ToString()));
 
             foreach (var service in s_services)
             {
@@ -135,7 +135,7 @@ public sealed partial class TerraformChartContractTests
 
         foreach (var env in s_environments)
         {
-            var tfvars = tree.Tfvars[$"envs/{env}/terraform.tfvars"];
+            var tfvars = tree.Tfvars[$"environment/envs/{env}.tfvars"];
             var vpc = tfvars["vpc_cidr"]!.ToString();
             var azs = "[" + string.Join(", ", tfvars["azs"]!.AsArray().Select(a => $"\"{a}\"")) + "]";
             string PerAz(string local) => $"[for az in {azs} : ({TerraformConsole.Unwrap(network[local]!.ToString())

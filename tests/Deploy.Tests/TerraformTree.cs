@@ -18,10 +18,10 @@ public sealed class TerraformTree
 
     public static string Root => Repo.PathOf("deploy", "terraform");
 
-    /// <summary>Directories by path relative to the tree's root, e.g. modules/eks or envs/prod.</summary>
+    /// <summary>Directories by path relative to the tree's root, e.g. modules/eks or environment.</summary>
     public IReadOnlyDictionary<string, TerraformConfig> Directories { get; }
 
-    /// <summary>.tfvars files by path relative to the tree's root, e.g. envs/prod/terraform.tfvars.</summary>
+    /// <summary>.tfvars files by path relative to the tree's root, e.g. environment/envs/prod.tfvars.</summary>
     public IReadOnlyDictionary<string, JsonObject> Tfvars { get; }
 
     public TerraformConfig this[string directory] =>
@@ -168,8 +168,8 @@ public static class HclJson
 }
 
 /// <summary>Evaluates Terraform expressions with the real Terraform language (terraform console in an empty
-/// directory: functions and operators only, no providers needed), so variable validations are tested by running
-/// them, not by reading them.</summary>
+/// directory: functions and operators only, no providers needed). Variable validations are run by
+/// TerraformValidation (terraform plan), never by evaluating their conditions here.</summary>
 public static class TerraformConsole
 {
     /// <summary>Each expression's value as JSON; null where the expression failed to evaluate.</summary>
@@ -203,27 +203,7 @@ public static class TerraformConsole
         return JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim())!;
     }
 
-    /// <summary>Whether a variable's validations accept a value: each condition is evaluated with every var.x
-    /// replaced by the given values (a failing evaluation counts as a rejection, as in Terraform).</summary>
-    public static async Task<bool[]> AcceptsAsync(JsonObject variable, IReadOnlyList<IReadOnlyDictionary<string, string>> cases)
-    {
-        var conditions = TerraformConfig.Bodies(variable["validation"]).Select(v => Unwrap(v["condition"]!.GetValue<string>())).ToList();
-        if (conditions.Count == 0) throw new InvalidOperationException("the variable has no validation block");
-        var expressions = cases.Select(values =>
-            "alltrue([" + string.Join(", ", conditions.Select(c => Substitute(c, values))) + "])").ToList();
-        var results = await EvaluateAsync(expressions);
-        return results.Select(r => r is JsonValue value && value.GetValue<bool>()).ToArray();
-    }
-
     /// <summary>hcl2json renders expressions as "${...}" template strings.</summary>
     public static string Unwrap(string expression) =>
         expression.StartsWith("${", StringComparison.Ordinal) && expression.EndsWith('}') ? expression[2..^1] : expression;
-
-    private static string Substitute(string condition, IReadOnlyDictionary<string, string> values)
-    {
-        // Longest names first, so var.azs never replaces the start of var.azs_extra.
-        foreach (var (name, value) in values.OrderByDescending(v => v.Key.Length))
-            condition = System.Text.RegularExpressions.Regex.Replace(condition, $@"\bvar\.{name}\b", "(" + value + ")");
-        return condition;
-    }
 }
