@@ -91,6 +91,9 @@ deps_test() {
   deps_postgres
   apt_ensure "command -v promtool:prometheus" "command -v docker-compose:docker-compose" "command -v jq:jq" \
     "test -x /usr/sbin/haproxy || command -v haproxy:haproxy"
+  # The release-analysis test judges Argo Rollouts' conditions with the expression engine the controller embeds,
+  # built offline from Debian's Go packages (tests/Deploy.Tests/analysis/evaluate.go).
+  apt_ensure "command -v go:golang-go" "test -d /usr/share/gocode/src/github.com/antonmedv/expr:golang-github-antonmedv-expr-dev"
   deps_node_tools
   deps_terraform
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -159,7 +160,9 @@ internal static class RequestMetrics
             // The duration histogram's _count already counts requests; a second counter would duplicate it.
             o.RequestCount.Enabled = false;
             o.CaptureMetricsUrl = false;
-            o.AddCustomLabel(PlatformMetrics.RouteLabel, context => (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "");
+            // The exception handler clears the endpoint before answering; its feature keeps the one that threw.
+            o.AddCustomLabel(PlatformMetrics.RouteLabel, context =>
+                ((context.GetEndpoint() ?? context.Features.Get<IExceptionHandlerFeature>()?.Endpoint) as RouteEndpoint)?.RoutePattern.RawText ?? "");
         });
     }
 }

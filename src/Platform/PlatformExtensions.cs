@@ -60,11 +60,12 @@ public static class PlatformExtensions
         app.Services.ReportSecretsReloads(metrics);
         app.UsePlatformForwardedHeaders();
         app.UseManagementPortFilter();
-        // Outside the exception handler, so the request line carries the status the client got (503, not 500).
+        // The request line is written outside the exception handler, the metrics inside it: both see the status the
+        // handler answers (503, 400), not the 200 a response has while an exception passes through them.
         app.UseWhen(IsApi, api => api.UsePlatformRequestLogging(app.Configuration));
-        app.UseProblems();
         app.UseRouting();
         app.UseWhen(IsApi, api => api.UseRequestMetrics());
+        app.UseProblems();
         app.UseReadYourWrites();
         app.UseAuthentication();
         app.UseAuthorization();

@@ -156,17 +156,20 @@ public sealed partial class BuildspecTests
         using var run = await buildspec.RunAsync(PostBuild(buildspec), env);
 
         Assert.True(run.ExitCode == 0, run.Output);
-        Assert.Contains($"docker push {Registry}/catalog:prod-0123456", run.Calls);
-        Assert.Contains($"docker push {Registry}/assets:prod-0123456", run.Calls);
+        Assert.Contains($"docker push {Registry}/catalog:candidate-prod-0123456", run.Calls);
+        Assert.Contains($"docker push {Registry}/assets:candidate-prod-0123456", run.Calls);
         Assert.Contains($"helm push dist/service-0.1.0-prod-0123456.tgz oci://{Registry}/charts", run.Calls);
 
         var images = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(run.WorkingDirectory, "images.json")))!;
         Assert.Equal("prod-0123456", images["tag"]?.ToString());
         Assert.Equal(Commit, images["commit"]?.ToString());
-        Assert.Equal($"{Registry}/catalog@sha256:{new string('a', 64)}", images["images"]?["catalog"]?.ToString());
-        Assert.Equal($"{Registry}/assets@sha256:{new string('a', 64)}", images["images"]?["assets"]?.ToString());
+        foreach (var repository in new[] { "catalog", "assets" })
+        {
+            Assert.Equal(run.Ecr.Digest(repository, "candidate-prod-0123456"), run.Ecr.Digest(repository, "prod-0123456"));
+            Assert.Equal($"{Registry}/{repository}@{run.Ecr.Digest(repository, "prod-0123456")}", images["images"]?[repository]?.ToString());
+        }
         Assert.Equal($"oci://{Registry}/charts/service", images["chart"]?["reference"]?.ToString());
-        Assert.Equal($"sha256:{new string('b', 64)}", images["chart"]?["digest"]?.ToString());
+        Assert.Equal(run.Ecr.Digest("charts/service", "0.1.0-prod-0123456"), images["chart"]?["digest"]?.ToString());
         Assert.Equal(["images.json"], buildspec.Json["artifacts"]?["files"]?.AsArray().Select(f => f!.ToString()));
     }
 
@@ -243,10 +246,10 @@ public sealed partial class BuildspecTests
     private static string ImageTag(BuildspecRun run) =>
         run.Output.Split('\n').Last(l => l.StartsWith("IMAGE_TAG=", StringComparison.Ordinal))["IMAGE_TAG=".Length..].Trim();
 
-    private static string PostBuild(BuildspecFile buildspec) =>
+    internal static string PostBuild(BuildspecFile buildspec) =>
         string.Join("\n", buildspec.Phase("post_build")["commands"]!.AsArray().Select(c => c!.ToString()));
 
-    private static Dictionary<string, string> BuildEnvironment(string tag, bool push) => new()
+    internal static Dictionary<string, string> BuildEnvironment(string tag, bool push) => new()
     {
         ["PUSH"] = push ? "true" : "false",
         ["IMAGE_TAG"] = tag,

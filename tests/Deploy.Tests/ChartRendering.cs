@@ -39,9 +39,11 @@ public static class ChartRendering
         return data;
     }
 
-    /// <summary>Values files of a deployment, in the order Argo CD passes them: service defaults, then environment.</summary>
+    /// <summary>Values files of a deployment, in the order Argo CD passes them: the image pin, the service defaults,
+    /// then the environment.</summary>
     public static string[] ValuesFiles(string service, string environment) =>
     [
+        Repo.PathOf("deploy", "image-pins", environment, service + ".yaml"),
         Repo.PathOf("deploy", "helm", "values", service + ".yaml"),
         Repo.PathOf("deploy", "gitops", "envs", environment, service + ".yaml"),
     ];

@@ -94,9 +94,10 @@ public sealed partial class GitOpsApplicationTests
                 Assert.Equal("service", chart.Str("chart"));
                 Assert.Equal(service, chart.Str("helm.releaseName"));
                 Assert.Equal(GitOpsRepository.RepoUrl, sources.Single(s => s.Str("ref") == "values").Str("repoURL"));
+                Assert.Equal(GitOpsRepository.PinsRepoUrl, sources.Single(s => s.Str("ref") == "pins").Str("repoURL"));
 
                 // Argo CD passes exactly the files the chart tests render every deployment with (ChartTests).
-                var valueFiles = chart.Arr("helm.valueFiles").Select(f => Path.GetFullPath(GitOpsRepository.WorkingTreePath(f!.ToString()["$values/".Length..])));
+                var valueFiles = chart.Arr("helm.valueFiles").Select(f => Path.GetFullPath(GitOpsRepository.ValueFilePath(f!.ToString())));
                 Assert.Equal(ChartRendering.ValuesFiles(service, environment).Select(Path.GetFullPath), valueFiles);
                 Assert.All(valueFiles, f => Assert.True(File.Exists(f), $"{f} does not exist"));
             }
@@ -123,7 +124,7 @@ public sealed partial class GitOpsApplicationTests
     {
         var studio = (await GitOpsRepository.ArgoCdObjectsAsync()).Single(o => o.Str("kind") == "AppProject" && o.Str("metadata.name") == "studio");
 
-        Assert.Equal([GitOpsRepository.RepoUrl, $"{GitOpsRepository.Registry}/charts"], studio.Arr("spec.sourceRepos").Select(r => r!.ToString()));
+        Assert.Equal([GitOpsRepository.RepoUrl, GitOpsRepository.PinsRepoUrl, $"{GitOpsRepository.Registry}/charts"], studio.Arr("spec.sourceRepos").Select(r => r!.ToString()));
         var destination = Assert.Single(studio.Arr("spec.destinations"))!;
         Assert.Equal(ChartRendering.Namespace, destination.Str("namespace"));
         Assert.Equal("https://kubernetes.default.svc", destination.Str("server"));
@@ -164,6 +165,7 @@ public sealed partial class GitOpsApplicationTests
         var definedBy = new Dictionary<string, string>
         {
             ["cert-manager.io"] = "cert-manager",
+            ["trust.cert-manager.io"] = "trust-manager",
             ["external-secrets.io"] = "external-secrets",
             ["generators.external-secrets.io"] = "external-secrets",
             ["elasticsearch.k8s.elastic.co"] = "eck-operator",
@@ -211,6 +213,8 @@ public sealed partial class GitOpsApplicationTests
             ("namespaces", "pki"),
             ("namespaces", "rds-ca-bundle"),
             ("pki", "vault"),
+            ("trust-manager", "pki"),
+            ("vault", "vault-backup"),
             ("rds-ca-bundle", "vault"),
             ("vault", "platform-secrets"),
             ("platform-secrets", "argocd"),
@@ -234,7 +238,7 @@ public sealed partial class GitOpsApplicationTests
 
     /// <summary>The Go-template expressions the ApplicationSet uses, replaced in every string as the generators
     /// would; an expression the test does not know stays in place and fails it.</summary>
-    private static JsonNode Substitute(JsonNode template, string environment, Dictionary<string, string> parameters)
+    internal static JsonNode Substitute(JsonNode template, string environment, Dictionary<string, string> parameters)
     {
         if (template is JsonObject obj)
         {

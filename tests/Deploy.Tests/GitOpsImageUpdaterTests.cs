@@ -13,7 +13,7 @@ public sealed partial class GitOpsImageUpdaterTests
     private static readonly TimeSpan s_ecrTokenLifetime = TimeSpan.FromHours(12);
 
     [Fact]
-    public async Task EveryWriteBackTargetIsTheEnvironmentsValuesFileAndHoldsTheImageKeys()
+    public async Task EveryWriteBackTargetIsTheEnvironmentsPinAndHoldsTheImageKeys()
     {
         var targets = 0;
         foreach (var (environment, reference) in await ApplicationRefsAsync())
@@ -23,8 +23,10 @@ public sealed partial class GitOpsImageUpdaterTests
             var image = Assert.Single(reference.Arr("images"))!;
             var gitConfig = reference.Obj("writeBackConfig.gitConfig");
 
-            Assert.Equal($"helmvalues:/envs/{environment}/{service}.yaml", gitConfig.Str("writeBackTarget"));
-            var file = GitOpsRepository.WorkingTreePath($"envs/{environment}/{service}.yaml");
+            // helmvalues:<path in the write-back repository>: the pin the services' Applications pass first.
+            Assert.Equal($"helmvalues:/{environment}/{service}.yaml", gitConfig.Str("writeBackTarget"));
+            var file = GitOpsRepository.ValueFilePath($"$pins/{environment}/{service}.yaml");
+            Assert.Equal(Path.GetFullPath(file), Path.GetFullPath(ChartRendering.ValuesFiles(service, environment)[0]));
             var values = (await ChartRendering.YamlToJsonAsync(await File.ReadAllTextAsync(file)))[0]!;
             Assert.Equal(image.Str("imageName"), values.Str(image.Str("manifestTargets.helm.name")!));
             Assert.Matches(TagPattern(environment), values.Str(image.Str("manifestTargets.helm.tag")!));
@@ -51,18 +53,19 @@ public sealed partial class GitOpsImageUpdaterTests
     }
 
     [Fact]
-    public async Task WriteBackPushesToTheGitOpsRepositoryOnTheBranchTerraformLetsTheWriterKeyPush()
+    public async Task WriteBackPushesToTheImagePinsRepositoryOnTheBranchTerraformLetsTheWriterKeyPush()
     {
         var tree = await TerraformTree.LoadRepositoryAsync();
-        var writeBranches = tree["shared"].Variables["gitops_write_branches"]["default"]!.AsArray().Select(b => b!.ToString()).ToList();
+        var pins = tree["shared"].Resources("aws_codecommit_repository").Single(r => r.Name == "image_pins");
         var secrets = (await GitOpsRepository.LocalObjectsAsync("dev")).Where(o => o.Str("kind") == "ExternalSecret").ToList();
 
         foreach (var (environment, reference) in await ApplicationRefsAsync())
         {
             var writeBack = reference.Obj("writeBackConfig");
-            Assert.Contains(writeBack.Str("gitConfig.branch"), writeBranches);
-            // The same repository Argo CD reads, with the writer's SSH key ID instead of the reader's.
-            Assert.Equal(GitOpsRepository.RepoUrl.Replace("APKAREADERKEYEXAMPLE", "APKAWRITERKEYEXAMPLE", StringComparison.Ordinal), writeBack.Str("gitConfig.repository"));
+            Assert.Equal(pins.Text("default_branch"), writeBack.Str("gitConfig.branch"));
+            // The pins repository the Applications read, with the writer's SSH key ID instead of the reader's.
+            Assert.Equal(GitOpsRepository.PinsRepoUrl.Replace("APKAREADERKEYEXAMPLE", "APKAWRITERKEYEXAMPLE", StringComparison.Ordinal), writeBack.Str("gitConfig.repository"));
+            Assert.EndsWith("/" + tree["shared"].Variables["image_pins_repository_name"]["default"]!.ToString(), writeBack.Str("gitConfig.repository"), StringComparison.Ordinal);
             var secretRef = GitSecret().Match(writeBack.Str("method")!);
             Assert.True(secretRef.Success, $"{environment}: write-back method {writeBack.Str("method")} names no Secret");
             var secret = Assert.Single(secrets, s => s.Str("metadata.namespace") == secretRef.Groups[1].Value && s.Str("spec.target.name") == secretRef.Groups[2].Value);

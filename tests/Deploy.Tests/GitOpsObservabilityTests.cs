@@ -132,7 +132,7 @@ public sealed partial class GitOpsObservabilityTests
         (await ChartRendering.YamlToJsonAsync(await File.ReadAllTextAsync(Path.Combine(GitOpsRepository.Root, "platform", "values", addon + ".yaml"))))[0]!;
 
     /// <summary>fluent-bit's classic configuration: [SECTION] headers followed by "Key Value" lines.</summary>
-    private static List<Section> Sections(string config)
+    internal static List<Section> Sections(string config)
     {
         var sections = new List<Section>();
         foreach (var line in config.Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && !l.StartsWith('#')))
@@ -143,7 +143,7 @@ public sealed partial class GitOpsObservabilityTests
         return sections;
     }
 
-    private sealed record Section(string Name, Dictionary<string, string> Settings)
+    internal sealed record Section(string Name, Dictionary<string, string> Settings)
     {
         public string? this[string key] => Settings.GetValueOrDefault(key);
     }

@@ -17,6 +17,18 @@ public static partial class GitOpsRepository
 
     public const string Registry = "111122223333.dkr.ecr.eu-west-1.amazonaws.com";
 
+    /// <summary>The image pins repository (deploy/image-pins), as Argo CD reads it and Image Updater writes it.</summary>
+    public const string PinsRepoUrl = "ssh://APKAREADERKEYEXAMPLE@git-codecommit.eu-west-1.amazonaws.com/v1/repos/studio-image-pins";
+
+    public static string PinsRoot => Repo.PathOf("deploy", "image-pins");
+
+    /// <summary>Working-tree path of an Application's values file: "$values/..." in this repository, "$pins/..." in the
+    /// image pins repository.</summary>
+    public static string ValueFilePath(string valueFile) =>
+        valueFile.StartsWith("$pins/", StringComparison.Ordinal) ? Path.Combine(PinsRoot, valueFile["$pins/".Length..])
+        : valueFile.StartsWith("$values/", StringComparison.Ordinal) ? WorkingTreePath(valueFile["$values/".Length..])
+        : throw new InvalidOperationException($"{valueFile} is neither $values/ nor $pins/");
+
     private static readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<JsonObject>>>> s_cache = new();
 
     public static string Root => Repo.PathOf("deploy", "gitops");

@@ -127,6 +127,7 @@ public sealed partial class GitOpsSecretsTests
         Assert.Equal("helm", charts.Str("type"));
         Assert.Equal("true", charts.Str("enableOCI"));
         Assert.Equal("git", repositories[GitOpsRepository.RepoUrl].Str("type"));
+        Assert.Equal("git", repositories[GitOpsRepository.PinsRepoUrl].Str("type"));
     }
 
     [Theory]
@@ -137,7 +138,7 @@ public sealed partial class GitOpsSecretsTests
         var accounts = (await GitOpsRepository.LocalObjectsAsync(environment))
             .Where(o => o.Str("kind") == "ServiceAccount" && o.Annotations().ContainsKey("eks.amazonaws.com/role-arn")).ToList();
 
-        Assert.Equal(["argocd-backup", "argocd-ecr-token", "argocd-image-updater"], accounts.Select(a => a.Str("metadata.name")!).Order(StringComparer.Ordinal));
+        Assert.Equal(["argocd-backup", "argocd-ecr-token", "argocd-image-updater", "elasticsearch", "vault-snapshot"], accounts.Select(a => a.Str("metadata.name")!).Order(StringComparer.Ordinal));
         Assert.All(accounts, account =>
         {
             var key = RoleKey(environment).Match(account.Annotations()["eks.amazonaws.com/role-arn"]).Groups[1].Value;

@@ -81,7 +81,7 @@ public sealed class ServiceContractAssetsTests(AssetsContractFixture fixture) : 
         var scraped = PromQl.SampleNames(await fixture.Process.MetricsAsync());
         var recorded = await PrometheusRuleFile.RecordedNamesAsync();
         var used = PromQl.MetricNames((await PrometheusRuleFile.RulesAsync()).Select(r => r.Str("expr")!))
-            .Concat(PromQl.MetricNames(fixture.Chart.Get("AnalysisTemplate").Arr("spec.metrics").Select(m => m!.Str("provider.prometheus.query")).OfType<string>()))
+            .Concat(PromQl.MetricNames(fixture.Chart.OfKind("AnalysisTemplate").SelectMany(t => t.Arr("spec.metrics")).Select(m => m!.Str("provider.prometheus.query")).OfType<string>()))
             .Concat(ServiceContractTests.DashboardMetricNames())
             .ToHashSet();
         var missing = used.Where(n => !scraped.Contains(n) && !recorded.Contains(n) && !ServiceContractTests.OtherExporters.Contains(n)).ToList();

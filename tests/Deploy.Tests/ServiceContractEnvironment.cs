@@ -25,11 +25,7 @@ public sealed class ServiceContractFixture : IAsyncLifetime
         Chart = await ChartRendering.RenderAsync(Service, "prod");
         Cluster = await PostgresCluster.StartAsync();
 
-        using var migratorSecrets = new SecretsDirectory();
-        migratorSecrets.Write("database.json", RenderVaultTemplate(Chart.Get("Job", Service + "-migrator").Obj("spec.template")));
-        var migrate = Environment(Chart.ConfigMapData(Service + "-migrator"), migratorSecrets.Path);
-        var (exitCode, stdout, stderr) = await ServiceProcess.RunCommandAsync(Project, migrate, TimeSpan.FromSeconds(90), "migrate");
-        if (exitCode != 0) throw new InvalidOperationException($"migrate with the chart's migrator configuration exited {exitCode}:\n{stderr}\n{stdout}");
+        await MigrateAsync(Chart, Cluster);
 
         Secrets.Write("database.json", RenderVaultTemplate(Chart.Get("Rollout").Obj("spec.template")));
         Process = Start(Secrets.Path);
@@ -42,17 +38,33 @@ public sealed class ServiceContractFixture : IAsyncLifetime
     /// <summary>The chart's environment for a local run. Replaced: the Aurora endpoints and RDS CA (local PostgreSQL
     /// without TLS; VerifyFull has its own tests), the Vault directory, the ports (free local ones), the Cognito
     /// authority (offline: a local signing key) and the OTLP collector (none here). Everything else is as rendered.</summary>
-    public Dictionary<string, string> Environment(IReadOnlyDictionary<string, string> chart, string secretsDirectory)
+    public Dictionary<string, string> Environment(IReadOnlyDictionary<string, string> chart, string secretsDirectory) =>
+        LocalEnvironment(chart, secretsDirectory, Cluster.Primary.ServiceConnectionString("catalog"), Cluster.Standby!.ServiceConnectionString("catalog"));
+
+    /// <summary>The chart's environment with the local replacements above, for the given writer and reader.</summary>
+    public static Dictionary<string, string> LocalEnvironment(IReadOnlyDictionary<string, string> chart, string secretsDirectory, string writer, string reader)
     {
         string[] local = ["Database__Writer", "Database__Reader", "Database__RootCertificate", "Secrets__Directory",
             "Hosting__ApiPort", "Hosting__ManagementPort", "Auth__Authority", "OTEL_EXPORTER_OTLP_ENDPOINT"];
         var environment = chart.Where(e => !local.Contains(e.Key)).ToDictionary(e => e.Key, e => e.Value);
         Assert.True(chart.ContainsKey("Database__Writer") && chart.ContainsKey("Secrets__Directory"), "the chart's ConfigMap lost its database settings");
-        environment["Database__Writer"] = Cluster.Primary.ServiceConnectionString("catalog");
-        if (chart.ContainsKey("Database__Reader")) environment["Database__Reader"] = Cluster.Standby!.ServiceConnectionString("catalog");
+        environment["Database__Writer"] = writer;
+        if (chart.ContainsKey("Database__Reader")) environment["Database__Reader"] = reader;
         environment["Secrets__Directory"] = secretsDirectory;
         environment["Auth__SigningKey"] = Tokens.SigningKey;
         return environment;
+    }
+
+    /// <summary>Migrates the cluster's catalog database the way the chart's migration Job does: its command, its
+    /// ConfigMap, and the credentials its Vault template renders for the migrator's static role.</summary>
+    public static async Task MigrateAsync(ChartManifests chart, PostgresCluster cluster)
+    {
+        using var migratorSecrets = new SecretsDirectory();
+        migratorSecrets.Write("database.json", RenderVaultTemplate(chart.Get("Job", Service + "-migrator").Obj("spec.template")));
+        var migrate = LocalEnvironment(chart.ConfigMapData(Service + "-migrator"), migratorSecrets.Path,
+            cluster.Primary.ServiceConnectionString("catalog"), cluster.Standby?.ServiceConnectionString("catalog") ?? "");
+        var (exitCode, stdout, stderr) = await ServiceProcess.RunCommandAsync(Project, migrate, TimeSpan.FromSeconds(90), "migrate");
+        if (exitCode != 0) throw new InvalidOperationException($"migrate with the chart's migrator configuration exited {exitCode}:\n{stderr}\n{stdout}");
     }
 
     /// <summary>Renders a pod template's Vault database.json template with the dev credentials of the database user

@@ -107,9 +107,9 @@ public sealed partial class TerraformChartContractTests
 
         foreach (var env in s_environments)
         {
-            var group = tree.Tfvars[$"envs/{env}/edge/terraform.tfvars"]["ingress_group"]!.ToString();
-            var hostnames = tree.Tfvars[$"envs/{env}/terraform.tfvars"]["api_hostnames"]!.AsArray().Select(h => h!.ToString()).ToList();
-            Assert.Equal(hostnames, tree.Tfvars[$"envs/{env}/edge/terraform.tfvars"]["api_hostnames"]!.AsArray().Select(h => h!.ToString()));
+            var group = tree.Tfvars[$"edge/envs/{env}.tfvars"]["ingress_group"]!.ToString();
+            var hostnames = tree.Tfvars[$"environment/envs/{env}.tfvars"]["api_hostnames"]!.AsArray().Select(h => h!.ToString()).ToList();
+            Assert.Equal(hostnames, tree.Tfvars[$"edge/envs/{env}.tfvars"]["api_hostnames"]!.AsArray().Select(h => h!.ToString()));
 
             foreach (var service in s_services)
             {
@@ -135,7 +135,7 @@ public sealed partial class TerraformChartContractTests
 
         foreach (var env in s_environments)
         {
-            var tfvars = tree.Tfvars[$"envs/{env}/terraform.tfvars"];
+            var tfvars = tree.Tfvars[$"environment/envs/{env}.tfvars"];
             var vpc = tfvars["vpc_cidr"]!.ToString();
             var azs = "[" + string.Join(", ", tfvars["azs"]!.AsArray().Select(a => $"\"{a}\"")) + "]";
             string PerAz(string local) => $"[for az in {azs} : ({TerraformConsole.Unwrap(network[local]!.ToString())
@@ -205,15 +205,14 @@ public sealed class TerraformChartRendering
     private static async Task<TerraformChartRendering> RenderCoreAsync(string service, string environment)
     {
         var chart = Repo.PathOf("deploy", "helm", "service");
-        var serviceValues = Repo.PathOf("deploy", "helm", "values", $"{service}.yaml");
-        var environmentValues = Repo.PathOf("deploy", "gitops", "envs", environment, $"{service}.yaml");
-        foreach (var required in new[] { Path.Combine(chart, "Chart.yaml"), serviceValues, environmentValues })
+        var values = ChartRendering.ValuesFiles(service, environment);
+        foreach (var required in values.Prepend(Path.Combine(chart, "Chart.yaml")))
         {
             Assert.True(File.Exists(required), $"{Path.GetRelativePath(Repo.Root, required)} is missing: the chart and its values must exist to cross-check Terraform's names");
         }
 
         var manifest = await Tool.RunAsync(DeployTools.Helm,
-            ["template", service, chart, "--namespace", Namespace, "--values", serviceValues, "--values", environmentValues]);
+            ["template", service, chart, "--namespace", Namespace, .. values.SelectMany(v => new[] { "--values", v })]);
         return new TerraformChartRendering(await HclJson.YamlDocumentsOfTextAsync(manifest));
     }
 

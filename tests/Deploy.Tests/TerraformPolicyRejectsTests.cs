@@ -229,23 +229,31 @@ public sealed class TerraformPolicyRejectsTests
     [Fact]
     public async Task ALoosenedRetentionValidationIsCaught()
     {
-        var config = await TerraformTree.ParseSnippetAsync("""
-            variable "backup_retention_period" {
-              type        = number
-              description = "Days."
-              validation {
-                condition     = var.backup_retention_period >= 0 && var.backup_retention_period <= 35
-                error_message = "0-35"
-              }
-            }
-            """);
+        var dir = Directory.CreateTempSubdirectory("tf-loosened-");
+        try
+        {
+            await File.WriteAllTextAsync(Path.Combine(dir.FullName, "variables.tf"), """
+                variable "backup_retention_period" {
+                  type        = number
+                  description = "Days."
+                  validation {
+                    condition     = var.backup_retention_period >= 0 && var.backup_retention_period <= 35
+                    error_message = "0-35"
+                  }
+                }
+                """);
 
-        var accepted = await TerraformConsole.AcceptsAsync(config.Variables["backup_retention_period"], [
-            new Dictionary<string, string> { ["backup_retention_period"] = "0" },
-            new Dictionary<string, string> { ["backup_retention_period"] = "36" },
-        ]);
+            var accepted = await TerraformValidation.AcceptsAsync(dir.FullName, [
+                new Dictionary<string, string> { ["backup_retention_period"] = "0" },
+                new Dictionary<string, string> { ["backup_retention_period"] = "36" },
+            ]);
 
-        Assert.Equal([true, false], accepted);
+            Assert.Equal([true, false], accepted);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
     }
 
     [Fact]

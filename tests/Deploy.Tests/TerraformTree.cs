@@ -18,10 +18,10 @@ public sealed class TerraformTree
 
     public static string Root => Repo.PathOf("deploy", "terraform");
 
-    /// <summary>Directories by path relative to the tree's root, e.g. modules/eks or envs/prod.</summary>
+    /// <summary>Directories by path relative to the tree's root, e.g. modules/eks or environment.</summary>
     public IReadOnlyDictionary<string, TerraformConfig> Directories { get; }
 
-    /// <summary>.tfvars files by path relative to the tree's root, e.g. envs/prod/terraform.tfvars.</summary>
+    /// <summary>.tfvars files by path relative to the tree's root, e.g. environment/envs/prod.tfvars.</summary>
     public IReadOnlyDictionary<string, JsonObject> Tfvars { get; }
 
     public TerraformConfig this[string directory] =>
@@ -168,8 +168,8 @@ public static class HclJson
 }
 
 /// <summary>Evaluates Terraform expressions with the real Terraform language (terraform console in an empty
-/// directory: functions and operators only, no providers needed), so variable validations are tested by running
-/// them, not by reading them.</summary>
+/// directory: functions and operators only, no providers needed). Variable validations are run by
+/// TerraformValidation (terraform plan), never by evaluating their conditions here.</summary>
 public static class TerraformConsole
 {
     /// <summary>Each expression's value as JSON; null where the expression failed to evaluate.</summary>
@@ -178,19 +178,12 @@ public static class TerraformConsole
         var dir = Directory.CreateTempSubdirectory("tf-console-");
         try
         {
-            var cliConfig = Path.Combine(dir.FullName, "terraformrc");
-            await File.WriteAllTextAsync(cliConfig, "");
             // Expressions go into locals (they may span lines; piped console input is read as one line), wrapped in
             // try() so one that fails to evaluate yields null instead of failing the others.
             var locals = expressions.Select((e, i) => $"  e{i} = try({e}, null)");
             await File.WriteAllTextAsync(Path.Combine(dir.FullName, "main.tf"), "locals {\n" + string.Join("\n", locals) + "\n}\n");
-            var expression = "jsonencode([" + string.Join(", ", expressions.Select((_, i) => $"local.e{i}")) + "])";
-            var (exitCode, output) = await Tool.RunRawAsync(DeployTools.Terraform, ["console", "-no-color"], dir.FullName,
-                new Dictionary<string, string> { ["TF_CLI_CONFIG_FILE"] = cliConfig, ["TF_IN_AUTOMATION"] = "1" }, stdin: expression + "\n");
-            if (exitCode != 0) throw new InvalidOperationException($"terraform console failed on {string.Join("; ", expressions)}:\n{output}");
-            var line = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim();
-            var json = JsonNode.Parse(line)!.GetValue<string>();
-            return JsonNode.Parse(json)!.AsArray().ToArray();
+            var json = await EvaluateInAsync(dir.FullName, "jsonencode([" + string.Join(", ", expressions.Select((_, i) => $"local.e{i}")) + "])");
+            return JsonNode.Parse(json.GetValue<string>())!.AsArray().ToArray();
         }
         finally
         {
@@ -198,27 +191,19 @@ public static class TerraformConsole
         }
     }
 
-    /// <summary>Whether a variable's validations accept a value: each condition is evaluated with every var.x
-    /// replaced by the given values (a failing evaluation counts as a rejection, as in Terraform).</summary>
-    public static async Task<bool[]> AcceptsAsync(JsonObject variable, IReadOnlyList<IReadOnlyDictionary<string, string>> cases)
+    /// <summary>One expression evaluated by terraform console in a directory of .tf files without providers (and
+    /// its terraform.tfvars.json, if any): its value as terraform prints it, parsed as JSON.</summary>
+    public static async Task<JsonNode> EvaluateInAsync(string directory, string expression)
     {
-        var conditions = TerraformConfig.Bodies(variable["validation"]).Select(v => Unwrap(v["condition"]!.GetValue<string>())).ToList();
-        if (conditions.Count == 0) throw new InvalidOperationException("the variable has no validation block");
-        var expressions = cases.Select(values =>
-            "alltrue([" + string.Join(", ", conditions.Select(c => Substitute(c, values))) + "])").ToList();
-        var results = await EvaluateAsync(expressions);
-        return results.Select(r => r is JsonValue value && value.GetValue<bool>()).ToArray();
+        var cliConfig = Path.Combine(directory, "terraformrc");
+        await File.WriteAllTextAsync(cliConfig, "");
+        var (exitCode, output) = await Tool.RunRawAsync(DeployTools.Terraform, ["console", "-no-color"], directory,
+            new Dictionary<string, string> { ["TF_CLI_CONFIG_FILE"] = cliConfig, ["TF_IN_AUTOMATION"] = "1" }, stdin: expression + "\n");
+        if (exitCode != 0) throw new InvalidOperationException($"terraform console failed on {expression}:\n{output}");
+        return JsonNode.Parse(output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last().Trim())!;
     }
 
     /// <summary>hcl2json renders expressions as "${...}" template strings.</summary>
     public static string Unwrap(string expression) =>
         expression.StartsWith("${", StringComparison.Ordinal) && expression.EndsWith('}') ? expression[2..^1] : expression;
-
-    private static string Substitute(string condition, IReadOnlyDictionary<string, string> values)
-    {
-        // Longest names first, so var.azs never replaces the start of var.azs_extra.
-        foreach (var (name, value) in values.OrderByDescending(v => v.Key.Length))
-            condition = System.Text.RegularExpressions.Regex.Replace(condition, $@"\bvar\.{name}\b", "(" + value + ")");
-        return condition;
-    }
 }

@@ -10,12 +10,19 @@ locals {
   registry  = "${local.account}.dkr.ecr.${data.aws_region.current.region}.amazonaws.com"
 
   # One repository per service image and one for the chart (helm push oci://<registry>/charts stores the chart
-  # named service in charts/service). Chart versions are <Chart.yaml version>-<branch>-<short sha>, so the same
-  # per-branch retention applies to them with a leading wildcard.
+  # named service in charts/service). What an environment runs must never expire (EcrLifecycleTests):
+  # - images: the newest builds per branch (an environment runs its branch's newest, or a hold, tagged keep-*);
+  #   candidate-* (pushed before the scan, buildspec.yml) expire once they can no longer pass it;
+  # - charts: every version is kept. argocd/releases/<env>.yaml pins one by reviewed commit for as long as it
+  #   likes, however many builds come after it; a version is ~50 KB.
+  image_lifecycle = {
+    keep                              = var.image_retention
+    expire_after_days_per_tag_pattern = { "candidate-*" = var.candidate_expiry_days }
+  }
   repositories = {
-    "catalog"        = var.image_retention
-    "assets"         = var.image_retention
-    "charts/service" = { for pattern, count in var.image_retention : "*-${pattern}" => count }
+    "catalog"        = local.image_lifecycle
+    "assets"         = local.image_lifecycle
+    "charts/service" = { keep = {}, expire_after_days_per_tag_pattern = {} }
   }
 }
 
@@ -35,9 +42,10 @@ module "ecr" {
   source   = "../modules/ecr-repository"
   for_each = local.repositories
 
-  name                 = each.key
-  kms_key_arn          = module.ecr_key.key_arn
-  keep_per_tag_pattern = each.value
+  name                              = each.key
+  kms_key_arn                       = module.ecr_key.key_arn
+  keep_per_tag_pattern              = each.value.keep
+  expire_after_days_per_tag_pattern = each.value.expire_after_days_per_tag_pattern
 }
 
 # CodeCommit encrypts with its AWS-managed key: a customer-managed key would need KMS permissions for every
@@ -51,6 +59,16 @@ resource "aws_codecommit_repository" "app" {
 resource "aws_codecommit_repository" "gitops" {
   repository_name = var.gitops_repository_name
   description     = "GitOps: per-environment values, Argo CD objects, platform add-ons (never triggers a build)"
+  default_branch  = "main"
+}
+
+# The image pins (deploy/image-pins): the only repository Image Updater's key can push to. CodeCommit's IAM cannot
+# scope a push by path, and the GitOps repository feeds the platform project, which may create cluster-scoped
+# objects; here a stolen write-back key can change only which build of a service runs (the studio project alone reads
+# this repository, as values files of the services' chart).
+resource "aws_codecommit_repository" "image_pins" {
+  repository_name = var.image_pins_repository_name
+  description     = "Image pins: the image tag each service runs per environment, written by Argo CD Image Updater"
   default_branch  = "main"
 }
 
@@ -130,11 +148,12 @@ module "pipeline" {
   ecr_registry           = local.registry
   ecr_repository_arns    = [for repository in module.ecr : repository.arn]
   notification_topic_arn = aws_sns_topic.ci.arn
+  sonarqube              = var.sonarqube
 }
 
 # Git over SSH for the in-cluster GitOps tools: IRSA does not cover git, and SSH keys keep the secret out of the
-# Terraform state (HTTPS Git credentials would be generated here and stored in it). Argo CD only reads; Image
-# Updater may push to the write-back branches and nothing else.
+# Terraform state (HTTPS Git credentials would be generated here and stored in it). Argo CD only reads both
+# repositories; Image Updater may push to the image pins' main branch and nothing else, and reads nothing else.
 resource "aws_iam_user" "gitops" {
   for_each = toset(["reader", "writer"])
 
@@ -146,28 +165,28 @@ data "aws_iam_policy_document" "gitops_reader" {
   statement {
     sid       = "Clone"
     actions   = ["codecommit:GitPull"]
-    resources = [aws_codecommit_repository.gitops.arn]
+    resources = [aws_codecommit_repository.gitops.arn, aws_codecommit_repository.image_pins.arn]
   }
 }
 
 data "aws_iam_policy_document" "gitops_writer" {
   statement {
-    sid       = "CloneAndPush"
+    sid       = "CloneAndPushPins"
     actions   = ["codecommit:GitPull", "codecommit:GitPush"]
-    resources = [aws_codecommit_repository.gitops.arn]
+    resources = [aws_codecommit_repository.image_pins.arn]
   }
 
   # CodeCommit's documented branch restriction: a push that updates any other reference is refused.
   statement {
-    sid       = "OnlyWriteBackBranches"
+    sid       = "OnlyThePinsBranch"
     effect    = "Deny"
     actions   = ["codecommit:GitPush"]
-    resources = [aws_codecommit_repository.gitops.arn]
+    resources = [aws_codecommit_repository.image_pins.arn]
 
     condition {
       test     = "StringNotEqualsIfExists"
       variable = "codecommit:References"
-      values   = [for branch in var.gitops_write_branches : "refs/heads/${branch}"]
+      values   = ["refs/heads/${aws_codecommit_repository.image_pins.default_branch}"]
     }
 
     condition {

@@ -23,6 +23,11 @@ output "gitops_repository_clone_url_ssh" {
   value       = aws_codecommit_repository.gitops.clone_url_ssh
 }
 
+output "image_pins_repository_clone_url_ssh" {
+  description = "Where deploy/image-pins is pushed at bootstrap; Image Updater writes the environments' image tags there."
+  value       = aws_codecommit_repository.image_pins.clone_url_ssh
+}
+
 output "gitops_ssh_key_ids" {
   description = "SSH key IDs (the user part of the ssh:// URL) of Argo CD (reader) and Image Updater (writer)."
   value       = { for access, key in aws_iam_user_ssh_key.gitops : access => key.ssh_public_key_id }

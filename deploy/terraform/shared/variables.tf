@@ -20,10 +20,10 @@ variable "gitops_repository_name" {
   default     = "studio-gitops"
 }
 
-variable "gitops_write_branches" {
-  description = "Branches of the GitOps repository Image Updater may push its tag write-backs to."
-  type        = list(string)
-  default     = ["main"]
+variable "image_pins_repository_name" {
+  description = "CodeCommit repository of the image pins (deploy/image-pins pushed at bootstrap): written by Image Updater, read by the services' Applications only."
+  type        = string
+  default     = "studio-image-pins"
 }
 
 variable "gitops_reader_ssh_public_key" {
@@ -33,19 +33,34 @@ variable "gitops_reader_ssh_public_key" {
 }
 
 variable "gitops_writer_ssh_public_key" {
-  description = "SSH public key of Image Updater's write-back access to the GitOps repository (the private key goes to Vault, platform/argocd-image-updater/git); null until generated."
+  description = "SSH public key of Image Updater's write-back access to the image pins repository (the private key goes to Vault, platform/argocd-image-updater/git); null until generated."
   type        = string
   default     = null
 }
 
 variable "image_retention" {
-  description = "Most recent service images kept per branch (ECR tag pattern <branch>-*); prod keeps the most, to roll back far."
+  description = "Most recent service images kept per branch (ECR tag pattern <branch>-*); prod keeps the most. Older ones stay only if tagged keep-* (a hold, deploy/runbooks/release-rollback.md)."
   type        = map(number)
   default = {
     "develop-*" = 30
     "staging-*" = 30
     "prod-*"    = 100
   }
+}
+
+variable "candidate_expiry_days" {
+  description = "Days after which an image tagged only candidate-<branch>-<sha> (pushed, its scan never passed) is deleted."
+  type        = number
+  default     = 14
+}
+
+variable "sonarqube" {
+  description = "SonarQube server for the pipeline's optional static analysis (buildspec.yml): URL and the ARN of a Secrets Manager secret with an analysis token; null skips it."
+  type = object({
+    host_url         = string
+    token_secret_arn = string
+  })
+  default = null
 }
 
 variable "ci_notification_email" {

@@ -83,8 +83,9 @@ resource "postgresql_default_privileges" "sequences" {
 
 # Vault's own login. Not the master user: RDS rotates that password in Secrets Manager, which would silently
 # break a copy held by Vault. CREATEROLE plus ADMIN OPTION on exactly the four service roles is what
-# ALTER ROLE ... PASSWORD needs (PostgreSQL 16), and nothing more. The password is ephemeral: generated for the
-# run, written to PostgreSQL and to Vault (write-only attributes), stored nowhere else.
+# ALTER ROLE ... PASSWORD needs (PostgreSQL 16), and nothing more: NOINHERIT, so the login never has the service
+# roles' privileges. The password is ephemeral: generated for the run, written to PostgreSQL and to Vault
+# (write-only attributes), stored nowhere else.
 ephemeral "random_password" "vault" {
   length  = 40
   special = false
@@ -94,6 +95,7 @@ resource "postgresql_role" "vault" {
   name                = "vault"
   login               = true
   create_role         = true
+  inherit             = false
   password_wo         = ephemeral.random_password.vault.result
   password_wo_version = var.vault_database_password_version
 }
@@ -104,6 +106,29 @@ resource "postgresql_grant_role" "vault" {
   role              = postgresql_role.vault.name
   grant_role        = each.value.name
   with_admin_option = true
+}
+
+# The provider grants membership WITH ADMIN OPTION only; PostgreSQL 16 then gives the membership SET TRUE by default,
+# so the login could SET ROLE to a service role and read its data. postgresql_grant_role has no INHERIT/SET options
+# (cyrilgdn/terraform-provider-postgresql#574), so the grant is restated with them by psql, from the file compose
+# applies too (deploy/postgres/vault-login.sql; restating a membership's grant updates its options), as the master
+# user through the operator's tunnel, whenever the memberships are (re)created. Needs psql on the operator's machine.
+resource "terraform_data" "vault_grant_options" {
+  triggers_replace = [for grant in postgresql_grant_role.vault : grant.id]
+
+  provisioner "local-exec" {
+    command = "psql -v ON_ERROR_STOP=1 -f ${path.module}/../../postgres/vault-login.sql"
+
+    environment = {
+      PGHOST        = var.database_endpoint
+      PGPORT        = var.database_tunnel_port
+      PGDATABASE    = "postgres"
+      PGUSER        = local.master.username
+      PGPASSWORD    = local.master.password
+      PGSSLMODE     = "verify-full"
+      PGSSLROOTCERT = var.rds_ca_bundle_file
+    }
+  }
 }
 
 resource "vault_database_secrets_mount" "this" {
@@ -123,7 +148,7 @@ resource "vault_database_secrets_mount" "this" {
     allowed_roles           = keys(local.static_roles)
   }
 
-  depends_on = [postgresql_grant_role.vault]
+  depends_on = [terraform_data.vault_grant_options]
 }
 
 resource "vault_database_secret_backend_static_role" "this" {

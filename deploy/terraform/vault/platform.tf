@@ -33,3 +33,25 @@ resource "vault_kubernetes_auth_backend_role" "external_secrets" {
   token_ttl                        = 3600
   token_max_ttl                    = 86400
 }
+
+# The snapshot CronJob (deploy/gitops/platform/manifests/vault-backup): open-source Vault has no automated snapshots,
+# so a job takes one hourly with `vault operator raft snapshot save`, which reads sys/storage/raft/snapshot. This
+# policy allows that path and nothing else; the token lives minutes.
+resource "vault_policy" "raft_snapshot" {
+  name   = "vault-snapshot"
+  policy = <<-EOT
+    path "sys/storage/raft/snapshot" {
+      capabilities = ["read"]
+    }
+  EOT
+}
+
+resource "vault_kubernetes_auth_backend_role" "raft_snapshot" {
+  backend                          = vault_auth_backend.kubernetes.path
+  role_name                        = "vault-snapshot"
+  bound_service_account_names      = ["vault-snapshot"]
+  bound_service_account_namespaces = ["vault"]
+  token_policies                   = [vault_policy.raft_snapshot.name]
+  token_ttl                        = 300
+  token_max_ttl                    = 900
+}

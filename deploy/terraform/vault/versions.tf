@@ -20,7 +20,7 @@ terraform {
     }
   }
 
-  # One state per environment: terraform init -backend-config=../backend.hcl -backend-config=envs/<env>.s3.tfbackend
+  # One state per environment: terraform init -reconfigure -backend-config=../backend.hcl -backend-config=envs/<env>.s3.tfbackend
   backend "s3" {
     encrypt      = true
     use_lockfile = true

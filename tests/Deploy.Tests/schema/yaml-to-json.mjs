@@ -1,5 +1,7 @@
 // YAML (one or more documents) to a JSON array, for tests that read YAML files:
-//   node yaml-to-json.mjs --modules <node_modules> < file.yaml
+//   node yaml-to-json.mjs --modules <node_modules> [--keep-empty] < file.yaml
+// Empty documents (a helm template output holds comment-only ones) are dropped, or kept as null with --keep-empty so
+// the array lines up with the documents of the input.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -16,4 +18,5 @@ if (broken.length) {
   console.error(broken.join("\n"));
   process.exit(1);
 }
-process.stdout.write(JSON.stringify(documents.map((d) => d.toJS()).filter((d) => d !== null)));
+const keepEmpty = process.argv.includes("--keep-empty");
+process.stdout.write(JSON.stringify(documents.map((d) => d.toJS()).filter((d) => keepEmpty || d !== null)));

@@ -10,6 +10,16 @@ Call with (list $ "<add-on key>"). */}}
 {{- printf "arn:aws:iam::%s:role/%s-%s" $root.Values.aws.accountId (include "platform.clusterName" $root) (index . 1) -}}
 {{- end -}}
 
+{{/* The environment's backup bucket (Terraform modules/environment: studio-<environment>-backups-<account>). */}}
+{{- define "platform.backupBucket" -}}
+{{- printf "%s-backups-%s" (include "platform.clusterName" .) .Values.aws.accountId -}}
+{{- end -}}
+
+{{/* Replicas of every Elasticsearch index: one where a second node can hold it, none on a single node. */}}
+{{- define "platform.elasticsearchReplicas" -}}
+{{- if gt (int .Values.elasticsearch.nodes) 1 }}1{{ else }}0{{ end -}}
+{{- end -}}
+
 {{/* ECR registry of the images and the chart. */}}
 {{- define "platform.registry" -}}
 {{- printf "%s.dkr.ecr.%s.amazonaws.com" .Values.aws.accountId .Values.aws.region -}}

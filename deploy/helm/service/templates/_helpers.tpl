@@ -52,8 +52,38 @@ app.kubernetes.io/component: api
 {{- printf "%s-migrator" (include "service.fullname" .) }}
 {{- end }}
 
-{{- define "service.previewName" -}}
-{{- printf "%s-preview" (include "service.fullname" .) }}
+{{/* The Services of the ping-pong canary (README "Releases behind the ALB"). The stable Service keeps the full
+name: Assets' CatalogClient:BaseUrl and the runbooks call it. */}}
+{{- define "service.stableName" -}}
+{{- include "service.fullname" . }}
+{{- end }}
+
+{{/* Follows the new ReplicaSet from its creation (the stable one when no release runs): the smoke Job's target. */}}
+{{- define "service.canaryName" -}}
+{{- printf "%s-canary" (include "service.fullname" .) }}
+{{- end }}
+
+{{/* The two ALB target groups: one serves as stable, the other as canary; the roles swap at every promotion. */}}
+{{- define "service.pingName" -}}
+{{- printf "%s-ping" (include "service.fullname" .) }}
+{{- end }}
+
+{{- define "service.pongName" -}}
+{{- printf "%s-pong" (include "service.fullname" .) }}
+{{- end }}
+
+{{/* Not a Service: the name of the Ingress rules' backend (port use-annotation) and of the forward action Argo
+Rollouts writes into alb.ingress.kubernetes.io/actions.<root> with the ping and pong weights. */}}
+{{- define "service.rootName" -}}
+{{- printf "%s-root" (include "service.fullname" .) }}
+{{- end }}
+
+{{/* The forward action of the root rule, in the format Argo Rollouts writes (rollout/trafficrouting/alb/alb.go
+getForwardActionString: canary first, then stable). Rendered so a new Ingress is complete before the controller's
+first reconcile; Argo CD ignores it afterwards (ignoreDifferences + RespectIgnoreDifferences, argocd/services.yaml).
+On a fresh install the first ReplicaSet becomes stable behind ping (rollout/sync.go promoteStable). */}}
+{{- define "service.rootAction" -}}
+{{- printf `{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":%q,"ServicePort":"%d","Weight":0},{"ServiceName":%q,"ServicePort":"%d","Weight":100}]}}` (include "service.pongName" .) (int .Values.ports.api) (include "service.pingName" .) (int .Values.ports.api) }}
 {{- end }}
 
 {{- define "service.image" -}}
@@ -66,7 +96,7 @@ app.kubernetes.io/component: api
 {{- printf "%02d:%02d:%02d" (div $s 3600) (div (mod $s 3600) 60) (mod $s 60) }}
 {{- end }}
 
-{{/* The drain timings must agree (README, "Blue-green behind the ALB"); refuse to render when they do not. */}}
+{{/* The drain timings must agree (README, "Drain timings"); refuse to render when they do not. */}}
 {{- define "service.validateTimings" -}}
 {{- $s := .Values.shutdown }}
 {{- $drain := add $s.preStopSleepSeconds $s.drainDelaySeconds $s.timeoutSeconds }}
@@ -78,8 +108,11 @@ app.kubernetes.io/component: api
 {{- if or (lt $dereg (int $s.timeoutSeconds)) (gt $dereg (int $drain)) }}
 {{- fail (printf "ingress.deregistrationDelaySeconds (%d) must be between shutdown.timeoutSeconds (%d) and the pod's whole drain (%d): the ALB must let in-flight requests finish, and the pod must outlive them" $dereg (int $s.timeoutSeconds) (int $drain)) }}
 {{- end }}
-{{- if lt (int .Values.rollout.scaleDownDelaySeconds) (add $dereg $s.preStopSleepSeconds | int) }}
-{{- fail (printf "rollout.scaleDownDelaySeconds (%d) must be at least ingress.deregistrationDelaySeconds + shutdown.preStopSleepSeconds (%d): blue must outlive its own deregistration after the switch" (int .Values.rollout.scaleDownDelaySeconds) (add $dereg $s.preStopSleepSeconds | int)) }}
+{{- range $key := list "scaleDownDelaySeconds" "abortScaleDownDelaySeconds" }}
+{{- $delay := int (index $.Values.rollout $key) }}
+{{- if lt $delay (add $dereg $s.preStopSleepSeconds | int) }}
+{{- fail (printf "rollout.%s (%d) must be at least ingress.deregistrationDelaySeconds + shutdown.preStopSleepSeconds (%d): the stack that loses its traffic must outlive the ALB's deregistration of its targets" $key $delay (add $dereg $s.preStopSleepSeconds | int)) }}
+{{- end }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -4,9 +4,14 @@ variable "name" {
 }
 
 variable "engine_version" {
-  description = "Aurora PostgreSQL version. Minor upgrades are applied automatically in the maintenance window."
+  description = "Aurora PostgreSQL major version (e.g. 16). AWS applies minor upgrades in the maintenance window (auto_minor_version_upgrade); the AWS provider keeps a configured major as long as the running version starts with it, so an upgrade neither shows as drift nor makes the next plan ask for a downgrade, which RDS refuses. A major upgrade is a change of this value."
   type        = string
-  default     = "16.6"
+  default     = "16"
+
+  validation {
+    condition     = can(regex("^[0-9]+$", var.engine_version))
+    error_message = "engine_version is the major version only (e.g. 16): a pinned minor such as 16.6 drifts once AWS upgrades the cluster and then fails as a downgrade."
+  }
 }
 
 variable "instance_class" {

@@ -18,31 +18,5 @@ resource "aws_ecr_repository" "this" {
 
 resource "aws_ecr_lifecycle_policy" "this" {
   repository = aws_ecr_repository.this.name
-
-  policy = jsonencode({
-    rules = concat(
-      [{
-        rulePriority = 1
-        description  = "Untagged images after ${var.untagged_expiry_days} days"
-        selection = {
-          tagStatus   = "untagged"
-          countType   = "sinceImagePushed"
-          countUnit   = "days"
-          countNumber = var.untagged_expiry_days
-        }
-        action = { type = "expire" }
-      }],
-      [for index, pattern in sort(keys(var.keep_per_tag_pattern)) : {
-        rulePriority = index + 2
-        description  = "Keep the ${var.keep_per_tag_pattern[pattern]} most recent ${pattern}"
-        selection = {
-          tagStatus      = "tagged"
-          tagPatternList = [pattern]
-          countType      = "imageCountMoreThan"
-          countNumber    = var.keep_per_tag_pattern[pattern]
-        }
-        action = { type = "expire" }
-      }],
-    )
-  })
+  policy     = local.lifecycle_policy
 }

@@ -29,7 +29,7 @@ locals {
     argo-rollouts = {
       namespace       = "argo-rollouts"
       service_account = "argo-rollouts"
-      purpose         = "Argo Rollouts: verifies the ALB registered green's pods before switching (--aws-verify-target-group)"
+      purpose         = "Argo Rollouts: verifies the ALB's weights and target groups before scaling a stack down (--aws-verify-target-group)"
     }
     argocd-image-updater = {
       namespace       = "argocd"
@@ -56,6 +56,16 @@ locals {
       service_account = "vault"
       purpose         = "Vault: auto-unseal with the KMS key"
     }
+    vault-snapshot = {
+      namespace       = "vault"
+      service_account = "vault-snapshot"
+      purpose         = "Vault snapshot CronJob: writes raft snapshots to the backup bucket"
+    }
+    elasticsearch = {
+      namespace       = "observability"
+      service_account = "elasticsearch"
+      purpose         = "Elasticsearch nodes: the S3 snapshot repository in the backup bucket"
+    }
   }
 
   addon_managed_policies = {
@@ -72,6 +82,8 @@ locals {
     argocd-backup                = { write-backups = data.aws_iam_policy_document.argocd_backup.json }
     cert-manager                 = { dns01 = data.aws_iam_policy_document.cert_manager.json }
     vault                        = { auto-unseal = data.aws_iam_policy_document.vault.json }
+    vault-snapshot               = { write-snapshots = data.aws_iam_policy_document.vault_snapshot.json }
+    elasticsearch                = { snapshot-repository = data.aws_iam_policy_document.elasticsearch_snapshots.json }
   }
 }
 
@@ -217,6 +229,59 @@ data "aws_iam_policy_document" "cert_manager" {
   }
 }
 
+# Write-only, like the Argo CD backup: a leaked role cannot read the snapshots (which hold every secret) back.
+data "aws_iam_policy_document" "vault_snapshot" {
+  statement {
+    sid       = "WriteSnapshots"
+    actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+    resources = ["${var.backup_bucket_arn}/vault/*"]
+  }
+
+  # Decrypt too: S3 needs it to complete a multipart upload (the aws CLI splits files above 8 MB) under SSE-KMS.
+  # Without s3:GetObject the role still cannot read a snapshot back.
+  statement {
+    sid       = "EncryptSnapshots"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.backup_kms_key_arn]
+  }
+}
+
+# Elasticsearch's S3 repository lists, reads, writes and deletes its own files (snapshot lifecycle retention
+# deletes old snapshots; a restore reads them), under elasticsearch/ only: the permissions its documentation lists
+# for a repository, narrowed to that prefix.
+data "aws_iam_policy_document" "elasticsearch_snapshots" {
+  statement {
+    sid       = "ListRepository"
+    actions   = ["s3:ListBucket", "s3:ListBucketVersions"]
+    resources = [var.backup_bucket_arn]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["elasticsearch/*", "elasticsearch"]
+    }
+  }
+
+  # No s3:prefix condition key exists for these two.
+  statement {
+    sid       = "RepositoryBucket"
+    actions   = ["s3:GetBucketLocation", "s3:ListBucketMultipartUploads"]
+    resources = [var.backup_bucket_arn]
+  }
+
+  statement {
+    sid       = "ReadWriteRepository"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"]
+    resources = ["${var.backup_bucket_arn}/elasticsearch/*"]
+  }
+
+  statement {
+    sid       = "RepositoryKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.backup_kms_key_arn]
+  }
+}
+
 data "aws_iam_policy_document" "vault" {
   statement {
     sid       = "AutoUnseal"
@@ -225,8 +290,12 @@ data "aws_iam_policy_document" "vault" {
   }
 }
 
-# The VPC CNI is installed before the nodes (they cannot become Ready without it) with network policy
-# enforcement on, so the chart's NetworkPolicies are enforced from the first pod.
+# Before the nodes, because a node only becomes Ready once the CNI runs on it: the VPC CNI (aws-node) and kube-proxy.
+# aws-node reaches the API server through the kubernetes Service's cluster IP, which only kube-proxy programs on
+# the node; with bootstrap_self_managed_addons = false nothing else installs either, so nodes created before
+# kube-proxy sit NotReady until it arrives (and a node group's creation can time out on them). Both are DaemonSets:
+# created before any node exists they are simply Active with nothing scheduled yet. The CNI enforces network
+# policies, so the chart's NetworkPolicies hold from the first pod.
 resource "aws_eks_addon" "networking" {
   cluster_name                = aws_eks_cluster.this.name
   addon_name                  = "vpc-cni"
@@ -242,10 +311,27 @@ resource "aws_eks_addon" "networking" {
   tags = var.tags
 }
 
+resource "aws_eks_addon" "kube_proxy" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "kube-proxy"
+  addon_version               = lookup(var.addon_versions, "kube-proxy", null)
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+
+  tags = var.tags
+}
+
+# kube-proxy was one of aws_eks_addon.this until it had to come before the nodes.
+moved {
+  from = aws_eks_addon.this["kube-proxy"]
+  to   = aws_eks_addon.kube_proxy
+}
+
+# After the nodes: CoreDNS and the EBS CSI controller are Deployments, which created without nodes wait, degraded,
+# until the add-on's creation times out.
 resource "aws_eks_addon" "this" {
   for_each = {
     coredns            = null
-    kube-proxy         = null
     aws-ebs-csi-driver = module.addon_irsa["ebs-csi"].arn
   }
 
@@ -258,6 +344,5 @@ resource "aws_eks_addon" "this" {
 
   tags = var.tags
 
-  # CoreDNS and the EBS CSI controller are Deployments: created without nodes they wait, degraded, until timeout.
   depends_on = [aws_eks_node_group.this]
 }

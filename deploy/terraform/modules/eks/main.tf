@@ -258,5 +258,6 @@ resource "aws_eks_node_group" "this" {
   depends_on = [
     aws_iam_role_policy_attachment.node,
     aws_eks_addon.networking,
+    aws_eks_addon.kube_proxy,
   ]
 }

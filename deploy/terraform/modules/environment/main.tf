@@ -163,13 +163,25 @@ module "backups_bucket" {
   bucket      = "${local.name}-backups-${local.account}"
   kms_key_arn = module.backups_key.key_arn
 
-  # Argo CD exports are small and only read for a restore: colder storage after a month, gone after a year.
-  lifecycle_rules = [{
-    id              = "argocd-exports"
-    prefix          = "argocd/"
-    transition_days = 30
-    expiration_days = var.environment == "prod" ? 365 : 30
-  }]
+  # Argo CD exports are small and only read for a restore: 30 days outside prod; a year in prod, in Glacier Instant
+  # Retrieval after a month. No transition where the object expires first: S3 (and the module) refuse an expiration
+  # that is not later than the transition.
+  # Vault's hourly raft snapshots alike. Elasticsearch's snapshots (elasticsearch/) have no rule: its snapshot
+  # lifecycle policy deletes them, and an S3 expiration would remove files that newer snapshots still reference.
+  lifecycle_rules = [
+    {
+      id              = "argocd-exports"
+      prefix          = "argocd/"
+      transition_days = var.environment == "prod" ? 30 : null
+      expiration_days = var.environment == "prod" ? 365 : 30
+    },
+    {
+      id              = "vault-snapshots"
+      prefix          = "vault/"
+      transition_days = var.environment == "prod" ? 30 : null
+      expiration_days = var.environment == "prod" ? 365 : 30
+    },
+  ]
 
   tags = local.tags
 }

@@ -121,12 +121,17 @@ data "aws_iam_policy_document" "push" {
     resources = ["*"]
   }
 
+  # Push candidates, wait for their scans, then add the promotable tag (put-image), or remove the ones this run
+  # added when another service's cannot be (buildspec.yml post_build). BatchDeleteImage with an imageTag removes
+  # the tag only while the image has other tags, and immutable tags cannot be moved, so no published tag changes.
   statement {
     sid = "PushImagesAndChart"
     actions = [
       "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchDeleteImage",
       "ecr:BatchGetImage",
       "ecr:CompleteLayerUpload",
+      "ecr:DescribeImageScanFindings",
       "ecr:DescribeImages",
       "ecr:GetDownloadUrlForLayer",
       "ecr:InitiateLayerUpload",
@@ -134,6 +139,16 @@ data "aws_iam_policy_document" "push" {
       "ecr:UploadLayerPart",
     ]
     resources = var.ecr_repository_arns
+  }
+
+  dynamic "statement" {
+    for_each = var.sonarqube == null ? [] : [var.sonarqube]
+
+    content {
+      sid       = "SonarQubeToken"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = [statement.value.token_secret_arn]
+    }
   }
 }
 
@@ -147,6 +162,11 @@ locals {
   environment_variables = {
     ECR_REGISTRY = var.ecr_registry
     SOURCE_URL   = local.repository.clone_url_http
+  }
+  # SonarQube (optional): its URL, and its token read from Secrets Manager by CodeBuild itself.
+  sonarqube_variables = var.sonarqube == null ? {} : {
+    SONAR_HOST_URL = { type = "PLAINTEXT", value = var.sonarqube.host_url }
+    SONAR_TOKEN    = { type = "SECRETS_MANAGER", value = var.sonarqube.token_secret_arn }
   }
 }
 
@@ -182,6 +202,16 @@ resource "aws_codebuild_project" "build" {
       content {
         name  = environment_variable.key
         value = environment_variable.value
+      }
+    }
+
+    dynamic "environment_variable" {
+      for_each = local.sonarqube_variables
+
+      content {
+        name  = environment_variable.key
+        type  = environment_variable.value.type
+        value = environment_variable.value.value
       }
     }
   }

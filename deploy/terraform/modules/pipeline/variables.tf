@@ -62,6 +62,15 @@ variable "log_retention_days" {
   default     = 90
 }
 
+variable "sonarqube" {
+  description = "SonarQube server for the buildspec's optional static-analysis step: its URL and the ARN of the Secrets Manager secret holding an analysis token. null skips the step."
+  type = object({
+    host_url         = string
+    token_secret_arn = string
+  })
+  default = null
+}
+
 variable "notification_topic_arn" {
   description = "SNS topic told about failed pipelines and pull-request builds; null disables notifications."
   type        = string

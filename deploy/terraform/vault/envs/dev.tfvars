@@ -1,4 +1,4 @@
-# Fill database_endpoint and master_secret_arn from: terraform -chdir=../envs/dev output
+# Fill database_endpoint and master_secret_arn from: terraform -chdir=../environment output (initialized for dev)
 environment        = "dev"
 region             = "eu-west-1"
 database_endpoint  = "studio-dev.cluster-EXAMPLE.eu-west-1.rds.amazonaws.com"

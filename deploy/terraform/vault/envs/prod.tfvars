@@ -1,4 +1,4 @@
-# Fill database_endpoint and master_secret_arn from: terraform -chdir=../envs/prod output
+# Fill database_endpoint and master_secret_arn from: terraform -chdir=../environment output (initialized for prod)
 environment        = "prod"
 region             = "eu-west-1"
 database_endpoint  = "studio-prod.cluster-EXAMPLE.eu-west-1.rds.amazonaws.com"

@@ -1,4 +1,4 @@
-# Fill database_endpoint and master_secret_arn from: terraform -chdir=../envs/staging output
+# Fill database_endpoint and master_secret_arn from: terraform -chdir=../environment output (initialized for staging)
 environment        = "staging"
 region             = "eu-west-1"
 database_endpoint  = "studio-staging.cluster-EXAMPLE.eu-west-1.rds.amazonaws.com"
