@@ -8,21 +8,26 @@
 # Shared machines drift by ±30 % from one minute to the next, so the targets run in interleaved rounds and the report
 # shows medians; CPU time per request (from /proc) is reported too, as it depends less on what else runs.
 #
-# Targets, all on the same PostgreSQL writer + streaming reader:
+# The services run as the image runs them: published by the Dockerfile's recipe (dotnet publish -c Release for this
+# machine's architecture, so ReadyToRun code and the runtimeconfig settings of the project files apply) and started
+# through their apphost. Targets, all on the same PostgreSQL writer + streaming reader:
 #   raw            bench/RawFloor: the same queries with plain Npgsql, no EF Core, telemetry, auth or validation
 #   service-on     Catalog (products) and Assets (asset metadata) with everything on as the chart deploys it:
 #                  traces exported over OTLP (sampler parentbased_traceidratio 0.1, the chart's default), request
 #                  logs, metrics
 #   service-off    the same with tracing (OTEL_SDK_DISABLED) and request logs off
-#   pgbench        pgbench -S (select-only) against the reader at the same connection count: the database's own limit
-#
-# To see what the telemetry costs, part by part: TARGETS="service-on service-traces service-logs service-off" bench/run.sh
 #   service-traces tracing on (as service-on), request logs off
 #   service-logs   request logs on, tracing off
+#   pgbench        pgbench -S (select-only) against the reader at the same connection count: the database's own limit
+#
+# A/B of a change, in one run of interleaved rounds: a service target takes a git commit to build instead of the work
+# tree (@REF) and/or extra environment from the variable VARIANT_<NAME> (:NAME), e.g.
+#   TARGETS="raw service-off service-off@HEAD~3" bench/run.sh             # this work tree against three commits ago
+#   VARIANT_wks="DOTNET_gcServer=0" TARGETS="service-on service-on:wks" bench/run.sh
+# An unknown target, a ref that is no commit or an unset variant stops the run before anything starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. tools/deps.sh
-. tools/postgres.sh
+ROOT=$PWD
 
 CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-10}
@@ -30,29 +35,75 @@ WARMUP=${WARMUP:-3}
 # Each freshly started target first runs every scenario for a while: tiered compilation has to reach optimized code
 # for the whole request path before anything is measured, and on a saturated 2-core machine that takes seconds
 # (measured: the service's GET by id ran at 8.6k req/s after 3 s of warm-up and 11.3k after 12 s; the raw floor,
-# with far less code, is warm after 3 s).
-TARGET_WARMUP=${TARGET_WARMUP:-16}
+# with far less code, is warm after 3 s). Split evenly over the scenarios.
+TARGET_WARMUP=${TARGET_WARMUP:-20}
 # The chart's defaults (deploy/helm/service/values.yaml telemetry.sampler/samplerArg); TRACES_SAMPLER=always_on measures
 # tracing every request.
 TRACES_SAMPLER=${TRACES_SAMPLER:-parentbased_traceidratio}
 TRACES_SAMPLER_ARG=${TRACES_SAMPLER_ARG:-0.1}
 THREADS=${THREADS:-2}
 ROUNDS=${ROUNDS:-3}
-TARGETS=${TARGETS:-raw service-on service-off}
+TARGETS=${TARGETS:-raw service-on service-off pgbench}
+SCENARIOS=${SCENARIOS:-get-by-id by-sku list create get-asset}
 SEED_ROWS=${SEED_ROWS:-10000}
-# PROFILE=1: while round 1 measures GET by id, dotnet-trace samples each target's threads (dotnet-sampled-thread-time)
-# into bench/results/profile-<target>-get-by-id.nettrace (open in PerfView or speedscope) and writes its top methods to
-# profile-<target>-get-by-id.top.txt. The profiler costs throughput: take the table from a run without it.
+# PROFILE=1: while round 1 measures each of $PROFILE_SCENARIOS, dotnet-trace samples each .NET target's threads
+# (dotnet-sampled-thread-time) into bench/results/profile-<target>-<scenario>.nettrace (PerfView, speedscope) and writes
+# its top methods to ….top.txt. PROFILE=perf: perf samples on-CPU time instead (JIT-compiled frames named through the
+# runtime's perf map) into ….perf.data and ….perf.txt. A profiler costs throughput: take the table from a run without.
 PROFILE=${PROFILE:-0}
-# Extra environment for the services (both), e.g. GC settings to try: SERVICE_ENV="DOTNET_GCgen0size=0x1000000".
+PROFILE_SCENARIOS=${PROFILE_SCENARIOS:-get-by-id}
+# Extra environment for every service target (both services), e.g. SERVICE_ENV="DOTNET_GCgen0size=0x1000000".
 SERVICE_ENV=${SERVICE_ENV:-}
-STATE=$PWD/bench/.state
-RESULTS=$PWD/bench/results
+STATE=$ROOT/bench/.state
+RESULTS=$ROOT/bench/results
+# Builds of other commits (@REF), by commit id: a commit never changes, so neither does its build.
+BUILD_CACHE=$ROOT/bench/.builds
 PRIMARY_PORT=57432 STANDBY_PORT=57433 API_PORT=57100 MANAGEMENT_PORT=57101 SINK_PORT=57200
 ASSETS_PORT=57110 ASSETS_MANAGEMENT_PORT=57111 S3_PORT=57300
-BIN=Release
+KINDS="raw pgbench service-on service-off service-traces service-logs"
+ALL_SCENARIOS="get-by-id by-sku list create get-asset"
 
 log() { printf '\033[1m%s\033[0m\n' "$*" >&2; }
+die() { echo "bench/run.sh: $*" >&2; exit 2; }
+
+# --- What to run, checked before anything starts ---------------------------------------------------------------
+for name in CONNECTIONS DURATION WARMUP TARGET_WARMUP THREADS ROUNDS SEED_ROWS; do
+  [[ ${!name} =~ ^[0-9]+$ ]] && [ "${!name}" -gt 0 ] || die "$name must be a positive whole number (got '${!name}')"
+done
+for scenario in $SCENARIOS; do
+  [[ " $ALL_SCENARIOS " == *" $scenario "* ]] || die "unknown scenario '$scenario' in SCENARIOS; known: $ALL_SCENARIOS"
+done
+for scenario in $PROFILE_SCENARIOS; do
+  [[ " $SCENARIOS " == *" $scenario "* ]] || die "PROFILE_SCENARIOS names '$scenario', which is not among SCENARIOS ($SCENARIOS)"
+done
+case $PROFILE in 0|1|perf) ;; *) die "PROFILE is 0, 1 (dotnet-trace) or perf (got '$PROFILE')" ;; esac
+[ -n "$TARGETS" ] || die "TARGETS is empty; known targets: $KINDS"
+
+declare -A KIND REF VARIANT KEY
+target_list=()
+for target in $TARGETS; do
+  [[ $target =~ ^([a-z-]+)(@([^:]+))?(:([A-Za-z0-9_]+))?$ ]] ||
+    die "cannot read target '$target' in TARGETS: KIND[@REF][:VARIANT], KIND one of: $KINDS"
+  kind=${BASH_REMATCH[1]} ref=${BASH_REMATCH[3]} variant=${BASH_REMATCH[5]}
+  [[ " $KINDS " == *" $kind "* ]] || die "unknown target '$kind' in TARGETS; known: $KINDS (service targets take @REF and :VARIANT)"
+  [[ " ${target_list[*]:-} " == *" $target "* ]] && die "target '$target' is named twice in TARGETS"
+  if [ -n "$ref$variant" ] && [[ $kind != service-* ]]; then die "only service targets take @REF or :VARIANT (got '$target')"; fi
+  if [ -n "$ref" ]; then
+    REF[$target]=$(git rev-parse --verify --quiet "$ref^{commit}") || die "'$ref' in target '$target' is not a commit of this repository"
+  else
+    REF[$target]=""
+  fi
+  if [ -n "$variant" ]; then
+    var="VARIANT_$variant"
+    [ -n "${!var:-}" ] || die "target '$target' names variant '$variant', but $var is not set (e.g. $var=\"DOTNET_gcServer=0\")"
+  fi
+  KIND[$target]=$kind VARIANT[$target]=$variant KEY[$target]=$(printf '%s' "$target" | tr -c 'A-Za-z0-9_.-' '_')
+  target_list+=("$target")
+done
+has_kind() { local t; for t in "${target_list[@]}"; do [[ ${KIND[$t]} == "$1" ]] && return 0; done; return 1; }
+
+. tools/deps.sh
+. tools/postgres.sh
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; pg_cluster_stop "$STATE/pg"; }
 trap cleanup EXIT
@@ -61,15 +112,39 @@ deps_dotnet
 deps_postgres
 deps_node_tools
 apt_ensure "command -v wrk:wrk" "command -v curl:curl"
+[ "$PROFILE" = perf ] && apt_ensure "command -v perf:linux-perf"
 
-log "Building Release"
-quiet_build src/Catalog.Api -c $BIN -nologo
-quiet_build src/Assets.Api -c $BIN -nologo
-quiet_build bench/RawFloor -c $BIN -nologo
+# --- Builds -------------------------------------------------------------------------------------------------------
+# The Dockerfile's publish, for this machine's architecture (dpkg's names are Docker's TARGETARCH names).
+ARCH=$(dpkg --print-architecture)
+publish() { # publish TREE PROJECT_PATH OUT
+  local out; out=$(cd "$1" && dotnet publish "$2" -c Release -a "$ARCH" -o "$3" -nologo -clp:ErrorsOnly 2>&1) ||
+    { echo "$out" >&2; echo "dotnet publish $2 (in $1) failed" >&2; return 1; }
+}
+log "Fresh state in bench/.state"
+pg_cluster_stop "$STATE/pg"; rm -rf "$STATE"; mkdir -p "$STATE/builds" "$RESULTS" "$BUILD_CACHE"
+log "Publishing the work tree (as the Dockerfile does)"
+publish "$ROOT" src/Catalog.Api/Catalog.Api.csproj "$STATE/builds/work/catalog"
+publish "$ROOT" src/Assets.Api/Assets.Api.csproj "$STATE/builds/work/assets"
+publish "$ROOT" bench/RawFloor/RawFloor.csproj "$STATE/builds/raw"
+declare -A BUILD
+for target in "${target_list[@]}"; do
+  sha=${REF[$target]}
+  if [ -z "$sha" ]; then BUILD[$target]=$STATE/builds/work; continue; fi
+  BUILD[$target]=$BUILD_CACHE/$sha
+  [ -f "$BUILD_CACHE/$sha/.complete" ] && continue
+  log "Publishing commit ${sha:0:12} for $target"
+  rm -rf "$BUILD_CACHE/$sha" "$STATE/src-$sha"; mkdir -p "$STATE/src-$sha"
+  git archive "$sha" | tar -x -C "$STATE/src-$sha"
+  publish "$STATE/src-$sha" src/Catalog.Api/Catalog.Api.csproj "$BUILD_CACHE/$sha/catalog"
+  publish "$STATE/src-$sha" src/Assets.Api/Assets.Api.csproj "$BUILD_CACHE/$sha/assets"
+  touch "$BUILD_CACHE/$sha/.complete"
+  rm -rf "$STATE/src-$sha"
+done
 [ "$PROFILE" = 1 ] && dotnet tool restore >/dev/null
 
-log "Fresh PostgreSQL writer + reader in bench/.state"
-pg_cluster_stop "$STATE/pg"; rm -rf "$STATE"; mkdir -p "$STATE" "$RESULTS"
+# --- Databases ----------------------------------------------------------------------------------------------------
+log "PostgreSQL writer + reader"
 pg_cluster_start "$STATE/pg" $PRIMARY_PORT $STANDBY_PORT
 PSQL="$(pg_bin)/psql -q -h 127.0.0.1 -U postgres"
 SIGNING_KEY=$(head -c 32 /dev/urandom | base64)
@@ -79,8 +154,6 @@ echo '{"Database":{"Username":"catalog_migrator","Password":"dev-only-catalog-mi
 mkdir -p "$STATE/secrets/assets-app" "$STATE/secrets/assets-migrator"
 echo '{"Database":{"Username":"assets_app","Password":"dev-only-assets-app"}}' > "$STATE/secrets/assets-app/database.json"
 echo '{"Database":{"Username":"assets_migrator","Password":"dev-only-assets-migrator"}}' > "$STATE/secrets/assets-migrator/database.json"
-CATALOG_DIR=src/Catalog.Api/bin/$BIN/net10.0
-ASSETS_DIR=src/Assets.Api/bin/$BIN/net10.0
 common_env=(
   "Database__Writer=Host=127.0.0.1;Port=$PRIMARY_PORT;Database=catalog"
   "Database__Reader=Host=127.0.0.1;Port=$STANDBY_PORT;Database=catalog"
@@ -97,26 +170,32 @@ assets_env=(
   "Storage__Bucket=assets" "Storage__ServiceUrl=http://127.0.0.1:$S3_PORT" "Storage__Region=us-east-1" "Storage__CdnBaseUrl=https://media.example.test"
   "AWS_ACCESS_KEY_ID=S3RVER" "AWS_SECRET_ACCESS_KEY=S3RVER" "AWS_EC2_METADATA_DISABLED=true"
 )
-(cd "$CATALOG_DIR" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/migrator" dotnet Catalog.Api.dll migrate >/dev/null)
-(cd "$ASSETS_DIR" && env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-migrator" dotnet Assets.Api.dll migrate >/dev/null)
+# The work tree's migrations: a commit under test runs on the current schema, as the previous release does during a
+# blue-green rollout (migrations are expand/contract).
+(cd "$STATE/builds/work/catalog" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/migrator" ./Catalog.Api migrate >/dev/null)
+(cd "$STATE/builds/work/assets" && env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-migrator" ./Assets.Api migrate >/dev/null)
 
 log "Seeding $SEED_ROWS products"
 $PSQL -p $PRIMARY_PORT -d catalog -c "INSERT INTO catalog.products (id, sku, name, description, brand, category, attributes, status, created_at, updated_at)
   SELECT gen_random_uuid(), 'SEED-' || n, 'Seed product ' || n, 'A product to read', 'Acme', 'cat-' || (n % 20),
          jsonb_build_object('lens', (n % 7)::text), 'active', now(), now() FROM generate_series(1, $SEED_ROWS) AS n"
 $PSQL -p $PRIMARY_PORT -d catalog -At -c "SELECT id FROM catalog.products ORDER BY random() LIMIT 2000" > "$STATE/ids.txt"
+$PSQL -p $PRIMARY_PORT -d catalog -At -c "SELECT sku FROM catalog.products ORDER BY random() LIMIT 2000" > "$STATE/skus.txt"
 $PSQL -p $PRIMARY_PORT -d assets -c "INSERT INTO assets.assets (id, product_id, object_key, file_name, content_type, size_bytes, status, created_at, updated_at)
   SELECT id, product, 'products/' || product || '/' || id, 'photo-' || n || '.jpg', 'image/jpeg', 1048576 + n, 'available', now(), now()
   FROM (SELECT gen_random_uuid() AS id, gen_random_uuid() AS product, n FROM generate_series(1, 2000) AS n) AS seed"
 $PSQL -p $PRIMARY_PORT -d assets -At -c "SELECT id FROM assets.assets" > "$STATE/asset-ids.txt"
-$PSQL -p $PRIMARY_PORT -d postgres -c "CREATE DATABASE pgbench"
-"$(pg_bin)/pgbench" -q -i -s 10 -h 127.0.0.1 -p $PRIMARY_PORT -U postgres pgbench >/dev/null 2>&1
+if has_kind pgbench; then
+  $PSQL -p $PRIMARY_PORT -d postgres -c "CREATE DATABASE pgbench"
+  "$(pg_bin)/pgbench" -q -i -s 10 -h 127.0.0.1 -p $PRIMARY_PORT -U postgres pgbench >/dev/null 2>&1
+fi
 sleep 2   # let the reader replay the seed
 
+# --- Measuring ----------------------------------------------------------------------------------------------------
 # rss_sampler PID OUT — highest resident set size (MB) of PID while it runs.
 rss_sampler() { local max=0 rss; echo 0 > "$2"; while kill -0 "$1" 2>/dev/null; do rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$1/status" 2>/dev/null || echo 0); [ "${rss:-0}" -gt "$max" ] && { max=$rss; echo "$max" > "$2"; }; sleep 0.5; done; }
 
-# telemetry_env TARGET — the telemetry settings of a service target (word-split on purpose: no value has spaces).
+# telemetry_env KIND — the telemetry settings of a service target (word-split on purpose: no value has spaces).
 telemetry_env() {
   local traces="OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:$SINK_PORT OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf OTEL_TRACES_SAMPLER=$TRACES_SAMPLER OTEL_TRACES_SAMPLER_ARG=$TRACES_SAMPLER_ARG"
   case $1 in
@@ -124,73 +203,105 @@ telemetry_env() {
     service-traces) echo "$traces Logging__RequestLogging=false" ;;
     service-logs) echo "OTEL_SDK_DISABLED=true" ;;
     service-off) echo "OTEL_SDK_DISABLED=true Logging__RequestLogging=false" ;;
-    *) echo "unknown target $1" >&2; exit 2 ;;
   esac
 }
 
-# start TARGET — starts the target, records its start-up-to-ready time in ms.
-start() {
-  local target=$1 ready_url started
-  started=$(date +%s%N)
-  case $target in
-    raw)
-      (cd bench/RawFloor/bin/$BIN/net10.0 && exec env \
-        "RAW_WRITER=Host=127.0.0.1;Port=$PRIMARY_PORT;Database=catalog;Username=catalog_app;Password=dev-only-catalog-app;Maximum Pool Size=100" \
-        "RAW_READER=Host=127.0.0.1;Port=$STANDBY_PORT;Database=catalog;Username=catalog_app;Password=dev-only-catalog-app;Maximum Pool Size=100" \
-        "RAW_ASSETS_READER=Host=127.0.0.1;Port=$STANDBY_PORT;Database=assets;Username=assets_app;Password=dev-only-assets-app;Maximum Pool Size=100" \
-        "RAW_CDN_BASE_URL=https://media.example.test" \
-        dotnet RawFloor.dll --urls "http://127.0.0.1:$API_PORT") >"$STATE/$target.log" 2>&1 &
-      ready_url="http://127.0.0.1:$API_PORT/health" ;;
-    service-*)
-      (cd "$CATALOG_DIR" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" $(telemetry_env "$target") $SERVICE_ENV \
-        dotnet Catalog.Api.dll) >"$STATE/$target.log" 2>&1 &
-      ready_url="http://127.0.0.1:$MANAGEMENT_PORT/health/ready" ;;
-  esac
-  TARGET_PID=$!
-  pids+=("$TARGET_PID")
-  until curl -fs "$ready_url" >/dev/null 2>&1; do
-    kill -0 "$TARGET_PID" 2>/dev/null || { cat "$STATE/$target.log" >&2; exit 1; }
+# extra_env TARGET — SERVICE_ENV, the variant's environment, and the perf map when perf profiles.
+extra_env() {
+  local variant=${VARIANT[$1]} var
+  echo "$SERVICE_ENV"
+  if [ -n "$variant" ]; then var="VARIANT_$variant"; echo "${!var}"; fi
+  [ "$PROFILE" = perf ] && echo "DOTNET_PerfMapEnabled=1"
+  return 0
+}
+
+# wait_ready PID URL LOG — polls URL until it answers 2xx; fails with the log if the process exits first.
+wait_ready() {
+  until curl -fs "$2" >/dev/null 2>&1; do
+    kill -0 "$1" 2>/dev/null || { cat "$3" >&2; echo "bench/run.sh: the target exited before it was ready (log above)" >&2; exit 1; }
     sleep 0.02
   done
-  echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target.startup_ms.r$ROUND"
-  ASSETS_PID=$TARGET_PID
-  if [ "$target" != raw ]; then
-    started=$(date +%s%N)
-    (cd "$ASSETS_DIR" && exec env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-app" $(telemetry_env "$target") $SERVICE_ENV \
-      dotnet Assets.Api.dll) >"$STATE/$target-assets.log" 2>&1 &
-    ASSETS_PID=$!
-    pids+=("$ASSETS_PID")
-    until curl -fs "http://127.0.0.1:$ASSETS_MANAGEMENT_PORT/health/ready" >/dev/null 2>&1; do
-      kill -0 "$ASSETS_PID" 2>/dev/null || { cat "$STATE/$target-assets.log" >&2; exit 1; }
-      sleep 0.02
-    done
-    echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$target-assets.startup_ms.r$ROUND"
+}
+
+# start TARGET — starts the target, records its start-up-to-ready time in ms (from exec to the first ready answer).
+start() {
+  local target=$1 key=${KEY[$1]} kind=${KIND[$1]} build=${BUILD[$1]} started
+  started=$(date +%s%N)
+  if [ "$kind" = raw ]; then
+    (cd "$STATE/builds/raw" && exec env \
+      "RAW_WRITER=Host=127.0.0.1;Port=$PRIMARY_PORT;Database=catalog;Username=catalog_app;Password=dev-only-catalog-app;Maximum Pool Size=100" \
+      "RAW_READER=Host=127.0.0.1;Port=$STANDBY_PORT;Database=catalog;Username=catalog_app;Password=dev-only-catalog-app;Maximum Pool Size=100" \
+      "RAW_ASSETS_READER=Host=127.0.0.1;Port=$STANDBY_PORT;Database=assets;Username=assets_app;Password=dev-only-assets-app;Maximum Pool Size=100" \
+      "RAW_CDN_BASE_URL=https://media.example.test" $(extra_env "$target") \
+      ./RawFloor --urls "http://127.0.0.1:$API_PORT") >"$STATE/$key.log" 2>&1 &
+    TARGET_PID=$!; pids+=("$TARGET_PID")
+    wait_ready "$TARGET_PID" "http://127.0.0.1:$API_PORT/health" "$STATE/$key.log"
+    echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$key.startup_ms.r$ROUND"
+    ASSETS_PID=$TARGET_PID
+    return
   fi
+  (cd "$build/catalog" && exec env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" $(telemetry_env "$kind") $(extra_env "$target") \
+    ./Catalog.Api) >"$STATE/$key.log" 2>&1 &
+  TARGET_PID=$!; pids+=("$TARGET_PID")
+  wait_ready "$TARGET_PID" "http://127.0.0.1:$MANAGEMENT_PORT/health/ready" "$STATE/$key.log"
+  echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$key.startup_ms.r$ROUND"
+  started=$(date +%s%N)
+  (cd "$build/assets" && exec env "${assets_env[@]}" Secrets__Directory="$STATE/secrets/assets-app" $(telemetry_env "$kind") $(extra_env "$target") \
+    ./Assets.Api) >"$STATE/$key-assets.log" 2>&1 &
+  ASSETS_PID=$!; pids+=("$ASSETS_PID")
+  wait_ready "$ASSETS_PID" "http://127.0.0.1:$ASSETS_MANAGEMENT_PORT/health/ready" "$STATE/$key-assets.log"
+  echo $(( ($(date +%s%N) - started) / 1000000 )) > "$STATE/$key-assets.startup_ms.r$ROUND"
 }
 
 # cpu_ticks PID — user + system CPU time of PID in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-# run_wrk TARGET SCENARIO [PORT PID] — warm-up, then the measured run; keeps wrk's output and the target's CPU time.
+# wrk_env TARGET — what the scenario scripts read.
+wrk_env() { echo "IDS_FILE=$STATE/ids.txt SKUS_FILE=$STATE/skus.txt ASSET_IDS_FILE=$STATE/asset-ids.txt TOKEN=$TOKEN"; }
+
+# port_of TARGET SCENARIO / pid_of TARGET SCENARIO — where a scenario is served (Assets serves get-asset).
+port_of() { if [ "${KIND[$1]}" != raw ] && [ "$2" = get-asset ]; then echo $ASSETS_PORT; else echo $API_PORT; fi; }
+pid_of() { if [ "$2" = get-asset ]; then echo "$ASSETS_PID"; else echo "$TARGET_PID"; fi; }
+
+# profile_start TARGET SCENARIO PID — starts the profiler for this measurement if PROFILE asks for it; sets PROFILER.
+profile_start() {
+  local out="$RESULTS/profile-${KEY[$1]}-$2"
+  PROFILER=""
+  [ "$PROFILE" != 0 ] && [ "$ROUND" = 1 ] && [[ " $PROFILE_SCENARIOS " == *" $2 "* ]] || return 0
+  if [ "$PROFILE" = 1 ]; then
+    dotnet tool run dotnet-trace collect -p "$3" --profile dotnet-common,dotnet-sampled-thread-time \
+      --duration "00:00:00:$(printf %02d "$DURATION")" -o "$out.nettrace" >"$STATE/${KEY[$1]}.profile.log" 2>&1 &
+  else
+    perf record -e cpu-clock -F 997 -g -p "$3" -o "$out.perf.data" -- sleep "$DURATION" >"$STATE/${KEY[$1]}.profile.log" 2>&1 &
+  fi
+  PROFILER=$!
+}
+
+profile_finish() { # profile_finish TARGET SCENARIO
+  [ -n "$PROFILER" ] || return 0
+  local out="$RESULTS/profile-${KEY[$1]}-$2"
+  wait "$PROFILER" || { cat "$STATE/${KEY[$1]}.profile.log" >&2; return 1; }
+  if [ "$PROFILE" = 1 ]; then
+    { echo "# $1, $2: top methods by exclusive then inclusive thread time"; dotnet tool run dotnet-trace report "$out.nettrace" topN -n 25
+      dotnet tool run dotnet-trace report "$out.nettrace" topN -n 40 --inclusive; } > "$out.top.txt" 2>&1
+  else
+    { echo "# $1, $2: on-CPU samples, by symbol (self), then by caller chain (inclusive)"
+      perf report -i "$out.perf.data" --stdio --no-children --sort symbol --percent-limit 0.4 -g none 2>/dev/null
+      perf report -i "$out.perf.data" --stdio --children --sort symbol --percent-limit 2 -g none 2>/dev/null; } > "$out.perf.txt"
+  fi
+}
+
+# run_wrk TARGET SCENARIO — warm-up, then the measured run; keeps wrk's output and the serving process's CPU time.
 run_wrk() {
-  local target=$1 scenario=$2 port=${3:-$API_PORT} pid=${4:-$TARGET_PID} before
-  local env_vars=(IDS_FILE="$STATE/ids.txt" ASSET_IDS_FILE="$STATE/asset-ids.txt" TOKEN="$TOKEN" SKU_PREFIX="B$(echo "$target" | tr 'a-z-' 'A-Z0')$RANDOM")
-  env "${env_vars[@]}" wrk -t$THREADS -c$CONNECTIONS -d${WARMUP}s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" >/dev/null
+  local target=$1 scenario=$2 key=${KEY[$1]} port pid before
+  port=$(port_of "$target" "$scenario") pid=$(pid_of "$target" "$scenario")
+  env $(wrk_env) SKU_PREFIX="W$RANDOM$ROUND" wrk -t$THREADS -c$CONNECTIONS -d${WARMUP}s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" >/dev/null
   before=$(cpu_ticks "$pid")
-  local profiler="" trace="$RESULTS/profile-$target-$scenario.nettrace"
-  if [ "$PROFILE" = 1 ] && [ "$ROUND" = 1 ] && [ "$scenario" = get-by-id ]; then
-    dotnet tool run dotnet-trace collect -p "$pid" --profile dotnet-common,dotnet-sampled-thread-time \
-      --duration "00:00:00:$(printf %02d "$DURATION")" -o "$trace" >"$STATE/$target.profile.log" 2>&1 &
-    profiler=$!
-  fi
-  env "${env_vars[@]}" SKU_PREFIX="${env_vars[3]#SKU_PREFIX=}M" wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency \
-    -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" > "$STATE/$target.$scenario.r$ROUND.wrk"
-  echo $(( $(cpu_ticks "$pid") - before )) > "$STATE/$target.$scenario.r$ROUND.ticks"
-  if [ -n "$profiler" ]; then
-    wait "$profiler" || { cat "$STATE/$target.profile.log" >&2; return 1; }
-    { echo "# $target, $scenario: top methods by exclusive then inclusive thread time"; dotnet tool run dotnet-trace report "$trace" topN -n 25
-      dotnet tool run dotnet-trace report "$trace" topN -n 40 --inclusive; } > "${trace%.nettrace}.top.txt" 2>&1
-  fi
+  profile_start "$target" "$scenario" "$pid"
+  env $(wrk_env) SKU_PREFIX="M$RANDOM$ROUND" wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency \
+    -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" > "$STATE/$key.$scenario.r$ROUND.wrk"
+  echo $(( $(cpu_ticks "$pid") - before )) > "$STATE/$key.$scenario.r$ROUND.ticks"
+  profile_finish "$target" "$scenario"
 }
 
 reads_by() { curl -s "http://127.0.0.1:$MANAGEMENT_PORT/metrics" | awk -v role="$1" '$1 ~ "^db_reads_total\\{role=\""role"\"\\}" {print $2}'; }
@@ -201,106 +312,179 @@ node .tools/node_modules/s3rver/bin/s3rver.js --directory "$STATE/s3" --address 
   --no-vhost-buckets --configure-bucket assets >"$STATE/s3.log" 2>&1 &
 pids+=("$!")
 
-# The trace collector stand-in for service-on.
-(cd bench/RawFloor/bin/$BIN/net10.0 && exec dotnet RawFloor.dll --otlp-sink --urls "http://127.0.0.1:$SINK_PORT") >"$STATE/sink.log" 2>&1 &
+# The trace collector stand-in for the targets that export traces.
+(cd "$STATE/builds/raw" && exec ./RawFloor --otlp-sink --urls "http://127.0.0.1:$SINK_PORT") >"$STATE/sink.log" 2>&1 &
 pids+=("$!")
 
-TOKEN=$(cd "$CATALOG_DIR" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" dotnet Catalog.Api.dll dev-token)
+TOKEN=$(cd "$STATE/builds/work/catalog" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" ./Catalog.Api dev-token)
+read_scenarios=$(for s in get-by-id by-sku list; do [[ " $SCENARIOS " == *" $s "* ]] && echo "$s"; done)
 for ROUND in $(seq "$ROUNDS"); do
-for target in $TARGETS; do
+for target in "${target_list[@]}"; do
   log "Round $ROUND/$ROUNDS: $target"
-  start $target
-  for scenario in get-by-id list create get-asset; do
-    port=$API_PORT; [ "$target" != raw ] && [ $scenario = get-asset ] && port=$ASSETS_PORT
-    IDS_FILE="$STATE/ids.txt" ASSET_IDS_FILE="$STATE/asset-ids.txt" TOKEN="$TOKEN" SKU_PREFIX="W$RANDOM$ROUND" \
-      wrk -t$THREADS -c$CONNECTIONS -d$((TARGET_WARMUP / 4))s -s "bench/scenarios/$scenario.lua" "http://127.0.0.1:$port" >/dev/null
-  done
-  rss_sampler "$TARGET_PID" "$STATE/$target.rss.r$ROUND" &
-  [ "$target" != raw ] && rss_sampler "$ASSETS_PID" "$STATE/$target-assets.rss.r$ROUND" &
-  if [ "$target" != raw ]; then reader_before=$(reads_by reader); writer_before=$(reads_by writer); fi
-  for scenario in get-by-id list; do run_wrk $target $scenario; done
-  if [ "$target" != raw ]; then
-    echo "$(reads_by reader) $reader_before $(reads_by writer) $writer_before" | awk '{r=$1-$2; w=$3-$4; printf "%.3f\n", (r+w) ? 100*r/(r+w) : 0}' > "$STATE/$target.reader_share.r$ROUND"
+  key=${KEY[$target]}
+  if [ "${KIND[$target]}" = pgbench ]; then
+    "$(pg_bin)/pgbench" -n -S -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -h 127.0.0.1 -p $STANDBY_PORT -U postgres pgbench \
+      > "$STATE/$key.r$ROUND.out" 2>&1
+    continue
   fi
-  run_wrk $target create
-  if [ "$target" = raw ]; then run_wrk $target get-asset; else run_wrk $target get-asset $ASSETS_PORT "$ASSETS_PID"; fi
+  start "$target"
+  rss_sampler "$TARGET_PID" "$STATE/$key.rss.r$ROUND" &
+  [ "${KIND[$target]}" != raw ] && rss_sampler "$ASSETS_PID" "$STATE/$key-assets.rss.r$ROUND" &
+  per_scenario=$(( TARGET_WARMUP / $(echo $SCENARIOS | wc -w) )); [ "$per_scenario" -gt 0 ] || per_scenario=1
+  for scenario in $SCENARIOS; do
+    env $(wrk_env) SKU_PREFIX="T$RANDOM$ROUND" wrk -t$THREADS -c$CONNECTIONS -d${per_scenario}s -s "bench/scenarios/$scenario.lua" \
+      "http://127.0.0.1:$(port_of "$target" "$scenario")" >/dev/null
+  done
+  if [ "${KIND[$target]}" != raw ]; then reader_before=$(reads_by reader); writer_before=$(reads_by writer); fi
+  for scenario in $read_scenarios; do run_wrk "$target" "$scenario"; done
+  if [ "${KIND[$target]}" != raw ] && [ -n "$read_scenarios" ]; then
+    echo "$(reads_by reader) $reader_before $(reads_by writer) $writer_before" | awk '{r=$1-$2; w=$3-$4; printf "%.3f\n", (r+w) ? 100*r/(r+w) : 0}' > "$STATE/$key.reader_share.r$ROUND"
+  fi
+  for scenario in $SCENARIOS; do [[ " $read_scenarios " == *" $scenario "* ]] || run_wrk "$target" "$scenario"; done
   kill "$TARGET_PID" "$ASSETS_PID" 2>/dev/null; wait "$TARGET_PID" "$ASSETS_PID" 2>/dev/null || true
 done
 done
 
-log "pgbench -S, $CONNECTIONS connections, against the reader"
-"$(pg_bin)/pgbench" -n -S -c "$CONNECTIONS" -j "$THREADS" -T "$DURATION" -h 127.0.0.1 -p $STANDBY_PORT -U postgres pgbench > "$STATE/pgbench.out" 2>&1
-
+# --- Report -------------------------------------------------------------------------------------------------------
 # wrk numbers of one round: requests/s, p50 and p99 in ms, non-2xx responses.
 rps() { awk '/^Requests\/sec/{print $2}' "$1"; }
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) {sub(/us$/,"",v); print v/1000} else if (v ~ /ms$/) {sub(/ms$/,"",v); print v+0} else if (v ~ /s$/) {sub(/s$/,"",v); print v*1000} else print v }'; }
 pct() { to_ms "$(awk -v p="$2" '$1==p{print $2}' "$1")"; }
 errors() { awk '/Non-2xx or 3xx responses/{print $5; f=1} END{if(!f) print 0}' "$1"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ printf "%.2f", (b>0) ? a/b : 0 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a == "?" || b == "?" || b <= 0) print "?"; else printf "%.2f", a/b }'; }
 # CPU µs the target spent per request in one round: depends less on other load on the machine than requests/s.
 cpu_us_round() { awk -v t="$(cat "$STATE/$1.$2.r$3.ticks")" -v r="$(awk '/requests in/{print $1}' "$STATE/$1.$2.r$3.wrk")" -v hz="$(getconf CLK_TCK)" 'BEGIN{ printf "%.0f\n", (r>0) ? t*1000000/hz/r : 0 }'; }
 median() { sort -g | awk '{v[NR]=$1} END{ if (NR==0) print "?"; else if (NR%2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2 }'; }
-# Medians over the rounds of TARGET SCENARIO.
+# Medians over the rounds of TARGET-KEY SCENARIO.
 m_rps() { for r in $(seq "$ROUNDS"); do rps "$STATE/$1.$2.r$r.wrk"; done | median; }
 m_pct() { for r in $(seq "$ROUNDS"); do pct "$STATE/$1.$2.r$r.wrk" "$3"; done | median; }
 m_cpu() { for r in $(seq "$ROUNDS"); do cpu_us_round "$1" "$2" "$r"; done | median; }
 sum_errors() { for r in $(seq "$ROUNDS"); do errors "$STATE/$1.$2.r$r.wrk"; done | awk '{s+=$1} END{print s+0}'; }
 m_file() { for r in $(seq "$ROUNDS"); do cat "$STATE/$1.r$r" 2>/dev/null; done | median; }
 max_file() { for r in $(seq "$ROUNDS"); do cat "$STATE/$1.r$r" 2>/dev/null; done | sort -g | tail -n 1; }
-pgbench_tps=$(awk '/^tps/{print int($3); exit}' "$STATE/pgbench.out")
+m_pgbench() { for r in $(seq "$ROUNDS"); do awk '/^tps/{print int($3); exit}' "$STATE/$1.r$r.out"; done | median; }
+# met VALUE OP GOAL — ✅ or ❌.
+met() { awk -v v="$1" -v op="$2" -v g="$3" 'BEGIN{ if (v == "?" || v == "") { print "?"; exit } ok = (op == ">=") ? (v+0 >= g+0) : (v+0 <= g+0); print ok ? "✅" : "❌" }'; }
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+in_targets() { [[ " ${target_list[*]} " == *" $1 "* ]]; }
+service_targets=(); for t in "${target_list[@]}"; do [[ ${KIND[$t]} == service-* ]] && service_targets+=("$t"); done
+pgbench_tps=""; in_targets pgbench && pgbench_tps=$(m_pgbench pgbench)
 
 {
   echo "# Benchmark report"
   echo
-  echo "$(date -u +%Y-%m-%dT%H:%MZ) · $(nproc) cores ($cpu) · $CONNECTIONS connections, $THREADS wrk threads, ${DURATION} s per scenario after ${WARMUP} s warm-up (and ${TARGET_WARMUP} s per fresh target) · $SEED_ROWS seeded products · medians of $ROUNDS interleaved rounds · service-on traces: $TRACES_SAMPLER $TRACES_SAMPLER_ARG"
+  echo "$(date -u +%Y-%m-%dT%H:%MZ) · $(nproc) cores ($cpu) · $CONNECTIONS connections, $THREADS wrk threads, ${DURATION} s per scenario after ${WARMUP} s warm-up (and ${TARGET_WARMUP} s per fresh target) · $SEED_ROWS seeded products · medians of $ROUNDS interleaved rounds · traces: $TRACES_SAMPLER $TRACES_SAMPLER_ARG · targets: ${target_list[*]}${SERVICE_ENV:+ · SERVICE_ENV: $SERVICE_ENV}"
+  for t in "${target_list[@]}"; do
+    [ -n "${REF[$t]}" ] && echo "· $t: commit ${REF[$t]:0:12} ($(git log -1 --format=%s "${REF[$t]}" | cut -c1-100))"
+    if [ -n "${VARIANT[$t]}" ]; then var="VARIANT_${VARIANT[$t]}"; echo "· $t: ${!var}"; fi
+  done
+  [ -n "$pgbench_tps" ] && echo && echo "pgbench -S against the reader, $CONNECTIONS connections: **$pgbench_tps tps** (the database's own limit on this machine)"
+
+  if in_targets raw && in_targets service-on && in_targets service-off; then
+    echo
+    echo "## Goals"
+    echo
+    echo "| metric | goal | measured | |"
+    echo "|---|---|---:|---|"
+    goal_row() { local value; value=$2; echo "| $1 | $3 $4 | $value | $(met "$value" "$3" "$4") |"; }
+    for scenario in $SCENARIOS; do
+      case $scenario in create) goal=0.80 ;; *) goal=0.85 ;; esac
+      goal_row "$scenario: service (telemetry off) / raw, req/s" "$(ratio "$(m_rps service-off $scenario)" "$(m_rps raw $scenario)")" ">=" $goal
+    done
+    for scenario in $SCENARIOS; do
+      goal_row "$scenario: telemetry on / off, req/s" "$(ratio "$(m_rps service-on $scenario)" "$(m_rps service-off $scenario)")" ">=" 0.92
+    done
+    for t in service-on service-off; do
+      goal_row "peak RSS under load, Catalog ($t), MB" "$(max_file $t.rss)" "<=" 160
+      goal_row "peak RSS under load, Assets ($t), MB" "$(max_file $t-assets.rss)" "<=" 160
+    done
+    for t in service-on service-off; do
+      goal_row "start → ready, Catalog ($t), ms" "$(m_file $t.startup_ms)" "<=" 500
+      goal_row "start → ready, Assets ($t), ms" "$(m_file $t-assets.startup_ms)" "<=" 500
+    done
+    [ -n "$read_scenarios" ] && for t in service-on service-off; do
+      goal_row "reads served by the reader under read-only load ($t), %" "$(m_file $t.reader_share)" ">=" 99
+    done
+  fi
+
+  echo
+  echo "## Each scenario"
   echo
   echo "| scenario | target | req/s | p50 ms | p99 ms | CPU µs/request | non-2xx |"
   echo "|---|---|---:|---:|---:|---:|---:|"
-  for scenario in get-by-id list create get-asset; do
-    for target in $TARGETS; do
-      echo "| $scenario | $target | $(m_rps $target $scenario) | $(m_pct $target $scenario 50%) | $(m_pct $target $scenario 99%) | $(m_cpu $target $scenario) | $(sum_errors $target $scenario) |"
+  for scenario in $SCENARIOS; do
+    for t in "${target_list[@]}"; do
+      [ "${KIND[$t]}" = pgbench ] && continue
+      k=${KEY[$t]}
+      echo "| $scenario | $t | $(m_rps $k $scenario) | $(m_pct $k $scenario 50%) | $(m_pct $k $scenario 99%) | $(m_cpu $k $scenario) | $(sum_errors $k $scenario) |"
     done
   done
-  echo "| select-only | pgbench -S | $pgbench_tps | | | | |"
+
+  if [ ${#service_targets[@]} -gt 0 ]; then
+    echo
+    echo "## Ratios of req/s (CPU µs per request in brackets, lower is better)"
+    echo
+    echo "| ratio |$(for s in $SCENARIOS; do printf ' %s |' "$s"; done)"
+    echo "|---|$(for s in $SCENARIOS; do printf -- '---:|'; done)"
+    pair_row() { # pair_row LABEL A B
+      local line="| $1 |" s
+      for s in $SCENARIOS; do
+        line="$line $(ratio "$(m_rps ${KEY[$2]} $s)" "$(m_rps ${KEY[$3]} $s)") ($(ratio "$(m_cpu ${KEY[$2]} $s)" "$(m_cpu ${KEY[$3]} $s)")) |"
+      done
+      echo "$line"
+    }
+    for t in "${service_targets[@]}"; do in_targets raw && pair_row "$t / raw" "$t" raw; done
+    # Telemetry on / off and each part, for every build and variant that has both.
+    for t in "${service_targets[@]}"; do
+      [ "${KIND[$t]}" = service-off ] && continue
+      off="service-off${t#${KIND[$t]}}"
+      in_targets "$off" && pair_row "$t / $off" "$t" "$off"
+    done
+    # A/B: each commit or variant against the work tree's target of the same kind.
+    for t in "${service_targets[@]}"; do
+      [ "$t" = "${KIND[$t]}" ] && continue
+      in_targets "${KIND[$t]}" && pair_row "$t / ${KIND[$t]}" "$t" "${KIND[$t]}"
+    done
+    [ -n "$pgbench_tps" ] && in_targets service-on && [[ " $SCENARIOS " == *" get-by-id "* ]] &&
+      echo "| service-on get-by-id / pgbench -S | $(ratio "$(m_rps service-on get-by-id)" "$pgbench_tps") |$(for s in ${SCENARIOS#get-by-id}; do printf ' |'; done)"
+  fi
+
   echo
-  echo "| ratio of req/s | get-by-id | list | create | get-asset | target |"
-  echo "|---|---:|---:|---:|---:|---|"
-  row() { local line="| $1 |" scenario; for scenario in get-by-id list create get-asset; do line="$line $(ratio "$(m_rps $2 $scenario)" "$(m_rps $3 $scenario)") |"; done; echo "$line $4 |"; }
-  has() { [[ " $TARGETS " == *" $1 "* ]]; }
-  has service-on && has raw && row "service (telemetry on) / raw" service-on raw "≥ 0.85 get, ≥ 0.80 list and create"
-  has service-off && has raw && row "service (telemetry off) / raw" service-off raw ""
-  has service-on && has service-off && row "telemetry on / off" service-on service-off "≥ 0.92"
-  has service-traces && has service-off && row "traces only / off" service-traces service-off ""
-  has service-logs && has service-off && row "request logs only / off" service-logs service-off ""
-  has service-on && echo "| service get-by-id / pgbench -S | $(ratio "$(m_rps service-on get-by-id)" "$pgbench_tps") | | | | (the database's own limit) |"
-  has service-on && has raw && echo "| CPU per request, service (telemetry on) / raw | $(ratio "$(m_cpu service-on get-by-id)" "$(m_cpu raw get-by-id)") | $(ratio "$(m_cpu service-on list)" "$(m_cpu raw list)") | $(ratio "$(m_cpu service-on create)" "$(m_cpu raw create)") | $(ratio "$(m_cpu service-on get-asset)" "$(m_cpu raw get-asset)") | lower is better |"
+  echo "## Start-up, memory, read routing"
   echo
-  echo "| target | start-up to ready ms (≤ 1500) | peak RSS MB under load (≤ 200) | reads served by the reader % (≥ 99) |"
+  echo "| target | start → ready ms, Catalog · Assets (goal ≤ 500) | peak RSS MB under load, Catalog · Assets (goal ≤ 160) | reads served by the reader % (goal ≥ 99) |"
   echo "|---|---:|---:|---:|"
-  for target in $TARGETS; do
-    echo "| $target | $(m_file $target.startup_ms) | $(max_file $target.rss) | $( [ $target = raw ] && echo n/a || m_file $target.reader_share) |"
-  done
-  for target in ${TARGETS/raw/}; do
-    echo "| $target (assets) | $(m_file $target-assets.startup_ms) | $(max_file $target-assets.rss) | |"
+  for t in "${target_list[@]}"; do
+    k=${KEY[$t]}
+    case ${KIND[$t]} in
+      pgbench) ;;
+      raw) echo "| $t | $(m_file $k.startup_ms) | $(max_file $k.rss) | n/a |" ;;
+      *) echo "| $t | $(m_file $k.startup_ms) · $(m_file $k-assets.startup_ms) | $(max_file $k.rss) · $(max_file $k-assets.rss) | $(m_file $k.reader_share) |" ;;
+    esac
   done
 } > "$RESULTS/report.md"
 
+json_number() { [[ $1 =~ ^-?[0-9]+(\.[0-9]+)?$ ]] && echo "$1" || echo null; }
 {
   echo "{"
-  echo "  \"connections\": $CONNECTIONS, \"durationSeconds\": $DURATION, \"rounds\": $ROUNDS, \"cores\": $(nproc), \"pgbenchSelectOnlyTps\": $pgbench_tps,"
+  echo "  \"connections\": $CONNECTIONS, \"durationSeconds\": $DURATION, \"rounds\": $ROUNDS, \"cores\": $(nproc), \"pgbenchSelectOnlyTps\": $(json_number "$pgbench_tps"),"
   echo "  \"targets\": {"
   first_target=1
-  for target in $TARGETS; do
+  for t in "${target_list[@]}"; do
+    [ "${KIND[$t]}" = pgbench ] && continue
+    k=${KEY[$t]}
     [ $first_target -eq 1 ] || echo ","; first_target=0
-    printf '    "%s": { "startupToReadyMs": %s, "peakRssMb": %s, "readerSharePercent": %s, "assetsStartupToReadyMs": %s, "assetsPeakRssMb": %s, "scenarios": {' "$target" \
-      "$(m_file $target.startup_ms)" "$(max_file $target.rss)" "$( [ $target = raw ] && echo null || m_file $target.reader_share)" \
-      "$( [ $target = raw ] && echo null || m_file $target-assets.startup_ms)" "$( [ $target = raw ] && echo null || max_file $target-assets.rss)"
+    if [ "${KIND[$t]}" = raw ]; then assets_startup=null assets_rss=null share=null
+    else assets_startup=$(json_number "$(m_file $k-assets.startup_ms)") assets_rss=$(json_number "$(max_file $k-assets.rss)") share=$(json_number "$(m_file $k.reader_share)"); fi
+    printf '    "%s": { "commit": %s, "startupToReadyMs": %s, "peakRssMb": %s, "readerSharePercent": %s, "assetsStartupToReadyMs": %s, "assetsPeakRssMb": %s, "scenarios": {' \
+      "$t" "$( [ -n "${REF[$t]}" ] && echo "\"${REF[$t]}\"" || echo null)" "$(json_number "$(m_file $k.startup_ms)")" "$(json_number "$(max_file $k.rss)")" \
+      "$share" "$assets_startup" "$assets_rss"
     first=1
-    for scenario in get-by-id list create get-asset; do
+    for scenario in $SCENARIOS; do
       [ $first -eq 1 ] || printf ','; first=0
       printf ' "%s": { "requestsPerSecond": %s, "p50Ms": %s, "p99Ms": %s, "cpuMicrosecondsPerRequest": %s, "non2xx": %s }' "$scenario" \
-        "$(m_rps $target $scenario)" "$(m_pct $target $scenario 50%)" "$(m_pct $target $scenario 99%)" "$(m_cpu $target $scenario)" "$(sum_errors $target $scenario)"
+        "$(json_number "$(m_rps $k $scenario)")" "$(json_number "$(m_pct $k $scenario 50%)")" "$(json_number "$(m_pct $k $scenario 99%)")" \
+        "$(json_number "$(m_cpu $k $scenario)")" "$(sum_errors $k $scenario)"
     done
     printf ' } }'
   done

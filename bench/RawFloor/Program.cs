@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Npgsql;
 
-// The raw floor for bench/run.sh: Catalog's three hot queries and Assets' metadata read with plain Npgsql on the same writer and reader,
+// The raw floor for bench/run.sh: Catalog's four hot queries and Assets' metadata read with plain Npgsql on the same writer and reader,
 // and nothing else (no EF Core, no telemetry, no auth, no validation, no logging). What the service costs on top
 // is the ratio of their throughputs. With --otlp-sink it is instead the trace collector the "telemetry on" run
 // exports to, so exporting is measured without a collector's own cost.
@@ -31,6 +31,17 @@ app.MapGet("/api/v1/products/{id:guid}", async (Guid id, HttpContext http) =>
 {
     await using var command = reader.CreateCommand($"SELECT {Columns} FROM catalog.products WHERE id = $1");
     command.Parameters.AddWithValue(id);
+    await using var row = await command.ExecuteReaderAsync();
+    if (!await row.ReadAsync()) return Results.NotFound();
+    var product = Read(row);
+    http.Response.Headers.ETag = $"\"{row.GetInt64(10)}\"";
+    return Results.Ok(product);
+});
+
+app.MapGet("/api/v1/products/by-sku/{sku}", async (string sku, HttpContext http) =>
+{
+    await using var command = reader.CreateCommand($"SELECT {Columns} FROM catalog.products WHERE sku = $1");
+    command.Parameters.AddWithValue(sku);
     await using var row = await command.ExecuteReaderAsync();
     if (!await row.ReadAsync()) return Results.NotFound();
     var product = Read(row);
