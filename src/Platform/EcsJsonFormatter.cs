@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Serilog.Events;
@@ -9,92 +11,178 @@ namespace Platform;
 
 /// <summary>Writes one JSON object per line in Elastic Common Schema shape, with nested objects
 /// (<c>{"log":{"level":"info"}}</c>) as Elasticsearch maps them, so fluent-bit can ship stdout unchanged.
-/// Properties without an ECS home go under <c>labels</c> (scalars) so they never collide with ECS fields.</summary>
+/// Properties without an ECS home go under <c>labels</c> (scalars) so they never collide with ECS fields.
+/// One line per API request is the common case, so a line is written straight into a reused buffer: no tree of
+/// fields, no intermediate strings beyond the rendered message.</summary>
 public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, string? environment) : ITextFormatter
 {
-    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
-    /// <summary>Serilog property → ECS field, for the properties the platform itself emits.</summary>
-    private static readonly Dictionary<string, string[]> s_ecsFields = new(StringComparer.Ordinal)
-    {
-        ["RequestMethod"] = ["http", "request", "method"],
-        ["RequestPath"] = ["url", "path"],
-        ["RequestScheme"] = ["url", "scheme"],
-        ["StatusCode"] = ["http", "response", "status_code"],
-        ["ClientIp"] = ["client", "ip"],
-        ["UserAgent"] = ["user_agent", "original"],
-        ["Route"] = ["http", "route"],
-        ["SourceContext"] = ["log", "logger"],
-    };
+    /// <summary>Per thread: Serilog's asynchronous sink formats on one worker thread, other sinks may not.</summary>
+    [ThreadStatic] private static Buffers? t_buffers;
+
+    private readonly string _dataset = serviceName + ".log";
 
     public void Format(LogEvent logEvent, TextWriter output)
     {
-        using var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer, s_writerOptions))
+        var buffers = t_buffers ??= new Buffers();
+        buffers.Bytes.ResetWrittenCount();
+        buffers.Json.Reset(buffers.Bytes);
+        var json = buffers.Json;
+        var fields = new EcsFields();
+        var hasLabels = false;
+        foreach (var property in logEvent.Properties)
         {
-            var root = new Node();
-            root.Set(["@timestamp"], logEvent.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture));
-            root.Set(["log", "level"], Level(logEvent.Level));
-            root.Set(["message"], Render(logEvent));
-            root.Set(["ecs", "version"], "8.11.0");
-            root.Set(["service", "name"], serviceName);
-            root.Set(["service", "version"], serviceVersion);
-            if (environment is not null) root.Set(["service", "environment"], environment);
-            root.Set(["event", "dataset"], serviceName + ".log");
-            root.Set(["process", "pid"], Environment.ProcessId);
-            if (logEvent.TraceId is { } traceId) root.Set(["trace", "id"], traceId.ToHexString());
-            if (logEvent.SpanId is { } spanId) root.Set(["span", "id"], spanId.ToHexString());
-            if (logEvent.Exception is { } exception)
-            {
-                root.Set(["error", "type"], exception.GetType().FullName ?? exception.GetType().Name);
-                root.Set(["error", "message"], exception.Message);
-                root.Set(["error", "stack_trace"], exception.ToString());
-            }
-
-            foreach (var (name, value) in logEvent.Properties)
-            {
-                if (name == "Elapsed" && value is ScalarValue { Value: double ms })
-                    root.Set(["event", "duration"], (long)(ms * 1_000_000)); // ECS: nanoseconds
-                else if (name == "EventId" && value is StructureValue eventId)
-                    root.Set(["event", "code"], eventId.Properties.FirstOrDefault(p => p.Name == "Id")?.Value is ScalarValue { Value: var id } ? id : null);
-                else if (s_ecsFields.TryGetValue(name, out var path))
-                    root.Set(path, Scalar(value));
-                else
-                    root.Set(["labels", name], Scalar(value));
-            }
-            root.Write(json);
+            if (!fields.TryTake(property.Key, property.Value)) hasLabels = true;
         }
-        output.Write(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
-        output.Write('\n');
+
+        json.WriteStartObject();
+        Span<char> timestamp = stackalloc char[24];
+        logEvent.Timestamp.UtcDateTime.TryFormat(timestamp, out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        json.WriteString("@timestamp"u8, timestamp[..written]);
+        json.WriteStartObject("log"u8);
+        json.WriteString("level"u8, Level(logEvent.Level));
+        WriteIfSet(json, "logger"u8, fields.Logger);
+        json.WriteEndObject();
+        json.WriteString("message"u8, Render(logEvent, buffers));
+        json.WriteStartObject("ecs"u8);
+        json.WriteString("version"u8, "8.11.0"u8);
+        json.WriteEndObject();
+        json.WriteStartObject("service"u8);
+        json.WriteString("name"u8, serviceName);
+        json.WriteString("version"u8, serviceVersion);
+        if (environment is not null) json.WriteString("environment"u8, environment);
+        json.WriteEndObject();
+        json.WriteStartObject("event"u8);
+        json.WriteString("dataset"u8, _dataset);
+        if (fields.DurationMs is { } ms) json.WriteNumber("duration"u8, (long)(ms * 1_000_000)); // ECS: nanoseconds
+        if (fields.HasEventCode) WriteIfSet(json, "code"u8, fields.EventCode, writeNull: true);
+        json.WriteEndObject();
+        json.WriteStartObject("process"u8);
+        json.WriteNumber("pid"u8, Environment.ProcessId);
+        json.WriteEndObject();
+        if (logEvent.TraceId is { } traceId)
+        {
+            Span<byte> id = stackalloc byte[16];
+            Span<char> hex = stackalloc char[32];
+            traceId.CopyTo(id);
+            Convert.TryToHexStringLower(id, hex, out _);
+            json.WriteStartObject("trace"u8);
+            json.WriteString("id"u8, hex);
+            json.WriteEndObject();
+        }
+        if (logEvent.SpanId is { } spanId)
+        {
+            Span<byte> id = stackalloc byte[8];
+            Span<char> hex = stackalloc char[16];
+            spanId.CopyTo(id);
+            Convert.TryToHexStringLower(id, hex, out _);
+            json.WriteStartObject("span"u8);
+            json.WriteString("id"u8, hex);
+            json.WriteEndObject();
+        }
+        if (logEvent.Exception is { } exception)
+        {
+            json.WriteStartObject("error"u8);
+            json.WriteString("type"u8, exception.GetType().FullName ?? exception.GetType().Name);
+            json.WriteString("message"u8, exception.Message);
+            json.WriteString("stack_trace"u8, exception.ToString());
+            json.WriteEndObject();
+        }
+        if (fields.Path is not null || fields.Scheme is not null)
+        {
+            json.WriteStartObject("url"u8);
+            WriteIfSet(json, "path"u8, fields.Path);
+            WriteIfSet(json, "scheme"u8, fields.Scheme);
+            json.WriteEndObject();
+        }
+        if (fields.ClientIp is not null)
+        {
+            json.WriteStartObject("client"u8);
+            WriteIfSet(json, "ip"u8, fields.ClientIp);
+            json.WriteEndObject();
+        }
+        if (fields.UserAgent is not null)
+        {
+            json.WriteStartObject("user_agent"u8);
+            WriteIfSet(json, "original"u8, fields.UserAgent);
+            json.WriteEndObject();
+        }
+        if (fields.Route is not null || fields.Method is not null || fields.StatusCode is not null)
+        {
+            json.WriteStartObject("http"u8);
+            WriteIfSet(json, "route"u8, fields.Route);
+            if (fields.Method is not null)
+            {
+                json.WriteStartObject("request"u8);
+                WriteIfSet(json, "method"u8, fields.Method);
+                json.WriteEndObject();
+            }
+            if (fields.StatusCode is not null)
+            {
+                json.WriteStartObject("response"u8);
+                WriteIfSet(json, "status_code"u8, fields.StatusCode);
+                json.WriteEndObject();
+            }
+            json.WriteEndObject();
+        }
+        if (hasLabels)
+        {
+            json.WriteStartObject("labels"u8);
+            foreach (var property in logEvent.Properties)
+            {
+                if (EcsFields.IsEcs(property.Key, property.Value)) continue;
+                json.WritePropertyName(property.Key);
+                WriteValue(json, Scalar(property.Value));
+            }
+            json.WriteEndObject();
+        }
+        json.WriteEndObject();
+        json.Flush();
+
+        var bytes = buffers.Bytes.WrittenSpan;
+        var chars = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(bytes.Length) + 1);
+        var count = Encoding.UTF8.GetChars(bytes, chars);
+        chars[count++] = '\n';
+        output.Write(chars, 0, count);
+        ArrayPool<char>.Shared.Return(chars);
     }
 
     /// <summary>Renders the message with string values unquoted ("GET /x", not "\"GET\" \"/x\""): it is read by people.</summary>
-    private static string Render(LogEvent logEvent)
+    private static ReadOnlySpan<char> Render(LogEvent logEvent, Buffers buffers)
     {
-        var message = new StringWriter(CultureInfo.InvariantCulture);
+        var message = buffers.Message;
+        message.GetStringBuilder().Clear();
         foreach (var token in logEvent.MessageTemplate.Tokens)
         {
-            if (token is PropertyToken property && logEvent.Properties.TryGetValue(property.PropertyName, out var value) &&
-                value is ScalarValue { Value: string text } && property.Format is null)
+            if (token is TextToken text)
             {
-                message.Write(text);
+                message.Write(text.Text);
+            }
+            else if (token is PropertyToken property && logEvent.Properties.TryGetValue(property.PropertyName, out var value) &&
+                     value is ScalarValue { Value: string s } && property.Format is null)
+            {
+                message.Write(s);
             }
             else
             {
                 token.Render(logEvent.Properties, message, CultureInfo.InvariantCulture);
             }
         }
-        return message.ToString();
+        var builder = message.GetStringBuilder();
+        if (buffers.MessageChars.Length < builder.Length) buffers.MessageChars = new char[Math.Max(builder.Length, buffers.MessageChars.Length * 2)];
+        builder.CopyTo(0, buffers.MessageChars, builder.Length);
+        return buffers.MessageChars.AsSpan(0, builder.Length);
     }
 
-    private static string Level(LogEventLevel level) => level switch
+    private static ReadOnlySpan<byte> Level(LogEventLevel level) => level switch
     {
-        LogEventLevel.Verbose => "trace",
-        LogEventLevel.Debug => "debug",
-        LogEventLevel.Information => "info",
-        LogEventLevel.Warning => "warn",
-        LogEventLevel.Error => "error",
-        _ => "fatal",
+        LogEventLevel.Verbose => "trace"u8,
+        LogEventLevel.Debug => "debug"u8,
+        LogEventLevel.Information => "info"u8,
+        LogEventLevel.Warning => "warn"u8,
+        LogEventLevel.Error => "error"u8,
+        _ => "fatal"u8,
     };
 
     private static object? Scalar(LogEventPropertyValue value) => value switch
@@ -103,58 +191,81 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
         _ => value.ToString(),
     };
 
-    /// <summary>Builds the nested object first so two fields under one parent (log.level, log.logger) share it.</summary>
-    private sealed class Node
+    private static void WriteIfSet(Utf8JsonWriter json, ReadOnlySpan<byte> name, object? value, bool writeNull = false)
     {
-        private readonly List<(string Name, object? Value)> _children = [];
+        if (value is null && !writeNull) return;
+        json.WritePropertyName(name);
+        WriteValue(json, value);
+    }
 
-        public void Set(string[] path, object? value)
+    private static void WriteValue(Utf8JsonWriter json, object? value)
+    {
+        switch (value)
         {
-            var node = this;
-            for (var i = 0; i < path.Length - 1; i++)
-            {
-                var index = node._children.FindIndex(c => c.Name == path[i]);
-                if (index >= 0 && node._children[index].Value is Node child) { node = child; continue; }
-                var created = new Node();
-                if (index >= 0) node._children[index] = (path[i], created);
-                else node._children.Add((path[i], created));
-                node = created;
-            }
-            var leaf = node._children.FindIndex(c => c.Name == path[^1]);
-            if (leaf >= 0) node._children[leaf] = (path[^1], value);
-            else node._children.Add((path[^1], value));
+            case null: json.WriteNullValue(); break;
+            case string s: json.WriteStringValue(s); break;
+            case bool b: json.WriteBooleanValue(b); break;
+            case int i: json.WriteNumberValue(i); break;
+            case long l: json.WriteNumberValue(l); break;
+            case double d when double.IsFinite(d): json.WriteNumberValue(d); break;
+            case float f when float.IsFinite(f): json.WriteNumberValue(f); break;
+            case decimal m: json.WriteNumberValue(m); break;
+            case short or ushort or uint or byte or sbyte: json.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture)); break;
+            case ulong u: json.WriteNumberValue(u); break;
+            case DateTime dt: json.WriteStringValue(dt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)); break;
+            case DateTimeOffset dto: json.WriteStringValue(dto.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)); break;
+            default: json.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture)); break;
         }
+    }
 
-        public void Write(Utf8JsonWriter json)
-        {
-            json.WriteStartObject();
-            foreach (var (name, value) in _children)
-            {
-                json.WritePropertyName(name);
-                WriteValue(json, value);
-            }
-            json.WriteEndObject();
-        }
+    /// <summary>The Serilog properties with an ECS home (the ones the platform emits), taken from one event.</summary>
+    private struct EcsFields
+    {
+        public object? Method, Path, Scheme, StatusCode, ClientIp, UserAgent, Route, Logger, EventCode;
+        public double? DurationMs;
+        public bool HasEventCode;
 
-        private static void WriteValue(Utf8JsonWriter json, object? value)
+        public static bool IsEcs(string name, LogEventPropertyValue value) => name switch
         {
-            switch (value)
+            "RequestMethod" or "RequestPath" or "RequestScheme" or "StatusCode" or "ClientIp" or "UserAgent" or "Route" or "SourceContext" => true,
+            "Elapsed" => value is ScalarValue { Value: double },
+            "EventId" => value is StructureValue,
+            _ => false,
+        };
+
+        public bool TryTake(string name, LogEventPropertyValue value)
+        {
+            switch (name)
             {
-                case null: json.WriteNullValue(); break;
-                case Node node: node.Write(json); break;
-                case string s: json.WriteStringValue(s); break;
-                case bool b: json.WriteBooleanValue(b); break;
-                case int i: json.WriteNumberValue(i); break;
-                case long l: json.WriteNumberValue(l); break;
-                case double d when double.IsFinite(d): json.WriteNumberValue(d); break;
-                case float f when float.IsFinite(f): json.WriteNumberValue(f); break;
-                case decimal m: json.WriteNumberValue(m); break;
-                case short or ushort or uint or byte or sbyte: json.WriteNumberValue(Convert.ToInt64(value, CultureInfo.InvariantCulture)); break;
-                case ulong u: json.WriteNumberValue(u); break;
-                case DateTime dt: json.WriteStringValue(dt.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)); break;
-                case DateTimeOffset dto: json.WriteStringValue(dto.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture)); break;
-                default: json.WriteStringValue(Convert.ToString(value, CultureInfo.InvariantCulture)); break;
+                case "RequestMethod": Method = Scalar(value); return true;
+                case "RequestPath": Path = Scalar(value); return true;
+                case "RequestScheme": Scheme = Scalar(value); return true;
+                case "StatusCode": StatusCode = Scalar(value); return true;
+                case "ClientIp": ClientIp = Scalar(value); return true;
+                case "UserAgent": UserAgent = Scalar(value); return true;
+                case "Route": Route = Scalar(value); return true;
+                case "SourceContext": Logger = Scalar(value); return true;
+                case "Elapsed" when value is ScalarValue { Value: double ms }: DurationMs = ms; return true;
+                case "EventId" when value is StructureValue eventId:
+                    HasEventCode = true;
+                    foreach (var p in eventId.Properties)
+                        if (p.Name == "Id" && p.Value is ScalarValue { Value: var id }) EventCode = id;
+                    return true;
+                default: return false;
             }
         }
+    }
+
+    private sealed class Buffers
+    {
+        public ArrayBufferWriter<byte> Bytes { get; } = new(1024);
+
+        public Utf8JsonWriter Json { get; }
+
+        public StringWriter Message { get; } = new(CultureInfo.InvariantCulture);
+
+        public char[] MessageChars { get; set; } = new char[256];
+
+        public Buffers() => Json = new Utf8JsonWriter(Bytes, s_writerOptions);
     }
 }

@@ -22,10 +22,17 @@ public sealed class PlatformMetrics : IDisposable
     /// <c>exported_endpoint</c> and a query grouping <c>by (endpoint)</c> would group by the scrape port instead.</summary>
     public const string RouteLabel = "route";
 
-    /// <summary>Names of the .NET meters exported next to the metrics below: Npgsql's connection pool figures
-    /// (<c>db_client_connections_usage</c> …) and the runtime's own. ASP.NET Core's and HttpClient's meters are
-    /// left out because the middleware already counts HTTP requests; exporting both would duplicate series.</summary>
-    private static readonly HashSet<string> s_exportedMeters = ["Npgsql", "System.Runtime"];
+    /// <summary>The .NET meter instruments exported next to the metrics below: Npgsql's connection pool figures
+    /// (<c>npgsql_db_client_connection_count</c>, <c>_max</c>) and the runtime's own, all read when /metrics is
+    /// scraped. Npgsql's per-command instruments are left out: every command would pay for five measurements through
+    /// the adapter (<c>db_command_duration_seconds</c> times commands already). ASP.NET Core's and HttpClient's meters
+    /// are left out because the middleware already counts HTTP requests; exporting both would duplicate series.</summary>
+    private static bool IsExported(System.Diagnostics.Metrics.Instrument instrument) => instrument.Meter.Name switch
+    {
+        "System.Runtime" => true,
+        "Npgsql" => instrument.Name is "db.client.connection.count" or "db.client.connection.max",
+        _ => false,
+    };
 
     private readonly IDisposable _meters;
 
@@ -33,17 +40,21 @@ public sealed class PlatformMetrics : IDisposable
     {
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
-        // An exemplar links a latency bucket to a trace Jaeger has; an activity that is not recorded (sampled out)
-        // was never exported, so its trace id would lead nowhere and only cost the lookup.
-        factory.ExemplarBehavior = new ExemplarBehavior
-        {
-            DefaultExemplarProvider = (_, _) => Activity.Current is { Recorded: true } ? Exemplar.FromTraceContext() : Exemplar.None,
-        };
+        // No exemplars by default: prometheus-net would copy the current trace and span id into every observation of
+        // every metric, for traces that were mostly never exported.
+        factory.ExemplarBehavior = new ExemplarBehavior { DefaultExemplarProvider = null };
         Factory = factory;
 
         HttpRequestDuration = factory.CreateHistogram(
             "http_request_duration_seconds", "Duration of HTTP requests on the API port, by route template.",
-            new HistogramConfiguration { LabelNames = ["code", "method", RouteLabel], Buckets = s_latencyBuckets });
+            new HistogramConfiguration
+            {
+                LabelNames = ["code", "method", RouteLabel],
+                Buckets = s_latencyBuckets,
+                // The one metric whose exemplars lead somewhere: a latency bucket to a trace Jaeger has. Only a recorded
+                // (sampled) activity was exported; an unsampled one's trace id would lead nowhere.
+                ExemplarBehavior = new ExemplarBehavior { DefaultExemplarProvider = static (_, _) => SampledTrace() },
+            });
         HttpRequestsInProgress = factory.CreateGauge(
             "http_requests_in_progress", "HTTP requests being processed on the API port.",
             new GaugeConfiguration { LabelNames = ["method", RouteLabel] });
@@ -78,10 +89,11 @@ public sealed class PlatformMetrics : IDisposable
         DotNetStats.Register(Registry);
         _meters = MeterAdapter.StartListening(new MeterAdapterOptions
         {
-            // Both: the adapter creates its series through MetricFactory, which otherwise defaults to the static registry.
+            // Both: the adapter creates its series through MetricFactory, which otherwise defaults to the static
+            // registry (and to an exemplar on every measurement).
             Registry = Registry,
-            MetricFactory = Metrics.WithCustomRegistry(Registry),
-            InstrumentFilterPredicate = instrument => s_exportedMeters.Contains(instrument.Meter.Name),
+            MetricFactory = factory,
+            InstrumentFilterPredicate = IsExported,
         });
 
         BuildInfo.WithLabels(identity.Version).Set(1);
@@ -96,6 +108,10 @@ public sealed class PlatformMetrics : IDisposable
         foreach (var reason in RetryReasons.All) DbWriterRetries.WithLabels(reason);
         foreach (var outcome in new[] { "success", "failure" }) SecretsReloads.WithLabels(outcome);
     }
+
+    /// <summary>The trace and span id of a sampled request, as an OpenMetrics exemplar; none for an unsampled one.</summary>
+    internal static Exemplar SampledTrace() =>
+        Activity.Current is { Recorded: true } ? Exemplar.FromTraceContext() : Exemplar.None;
 
     /// <summary>What /metrics exports.</summary>
     public CollectorRegistry Registry { get; }

@@ -88,10 +88,12 @@ public sealed class DataSources : IDisposable
         var builder = new NpgsqlDataSourceBuilder(csb.ConnectionString) { Name = role };
         builder.UsePasswordProvider(_ => _options.CurrentValue.Password, (_, _) => ValueTask.FromResult(_options.CurrentValue.Password));
         builder.ConfigureTracing(t => t
-            // Commands outside any request (health checks every few seconds, the reader probe) would each start a
-            // trace of their own: noise that drowns the traces people look for.
-            .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is not null)
-            .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is not null)
+            // A span only where it is exported: under a request whose trace is sampled. Commands outside any request
+            // (health checks every few seconds, the reader probe) would each start a trace of their own, noise that
+            // drowns the traces people look for; under an unsampled request the span would be created and thrown away
+            // (a database command propagates no trace context, so nothing downstream needs it).
+            .ConfigureCommandFilter(_ => System.Diagnostics.Activity.Current is { Recorded: true })
+            .ConfigureBatchFilter(_ => System.Diagnostics.Activity.Current is { Recorded: true })
             // Dashboards and Jaeger searches filter database spans by the endpoint that served them.
             .ConfigureCommandEnrichmentCallback((activity, _) => activity.SetTag(DbRoleTag, role))
             .ConfigureBatchEnrichmentCallback((activity, _) => activity.SetTag(DbRoleTag, role)));
