@@ -11,9 +11,6 @@ namespace Assets.Api.Assets;
 
 public static class AssetsApi
 {
-    private static readonly Func<AssetsDbContext, Guid, CancellationToken, Task<Asset?>> s_byId =
-        EF.CompileAsyncQuery((AssetsDbContext db, Guid id, CancellationToken _) => db.Assets.AsNoTracking().FirstOrDefault(a => a.Id == id));
-
     public static IEndpointRouteBuilder MapAssetsApi(this IEndpointRouteBuilder endpoints)
     {
         var api = endpoints.MapGroup("/api/v1").WithTags("Assets")
@@ -73,7 +70,7 @@ public static class AssetsApi
         Guid id, Database<AssetsDbContext> database, ObjectStorage storage, TimeProvider time, CancellationToken ct)
     {
         // From the writer: the client usually completes right after creating, before the reader has replayed the row.
-        var asset = await database.ReadAsync(ReadFrom.Writer, (db, token) => s_byId(db, id, token), ct);
+        var asset = await database.QueryAsync(ReadFrom.Writer, (connection, token) => AssetQueries.ByIdAsync(connection, id, token), ct);
         if (asset is null) return TypedResults.NotFound();
 
         var stored = await storage.HeadAsync(asset.ObjectKey, ct);
@@ -103,7 +100,7 @@ public static class AssetsApi
     public static async Task<Results<Ok<AssetResponse>, NotFound>> Get(
         Guid id, HttpContext http, Database<AssetsDbContext> database, ObjectStorage storage, IOptionsMonitor<StorageOptions> options, CancellationToken ct)
     {
-        var asset = await database.ReadAsync(http.ReadFrom(), (db, token) => s_byId(db, id, token), ct);
+        var asset = await database.QueryAsync(http.ReadFrom(), (connection, token) => AssetQueries.ByIdAsync(connection, id, token), ct);
         if (asset is null) return TypedResults.NotFound();
         SetCaching(http, options.CurrentValue);
         return TypedResults.Ok(await WithDownloadAsync(asset, storage));
@@ -117,12 +114,8 @@ public static class AssetsApi
         var page = PageRequest.Parse(limit, cursor, errors);
         if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
-        var rows = await database.ReadAsync(http.ReadFrom(), (db, token) =>
-        {
-            var query = db.Assets.AsNoTracking().Where(a => a.ProductId == productId);
-            if (page.After is { } after) query = query.Where(a => a.Id > after);
-            return query.OrderBy(a => a.Id).Take(page.Fetch).ToListAsync(token);
-        }, ct);
+        var rows = await database.QueryAsync(http.ReadFrom(), (connection, token) =>
+            AssetQueries.PageAsync(connection, productId, page.After, page.Fetch, token), ct);
 
         var (items, next) = page.Of(rows, a => a.Id);
         var responses = new List<AssetResponse>(items.Count);
@@ -137,7 +130,7 @@ public static class AssetsApi
         Guid id, Database<AssetsDbContext> database, ObjectStorage storage, CancellationToken ct)
     {
         // From the writer, like complete: the asset may have been created a moment ago.
-        var asset = await database.ReadAsync(ReadFrom.Writer, (db, token) => s_byId(db, id, token), ct);
+        var asset = await database.QueryAsync(ReadFrom.Writer, (connection, token) => AssetQueries.ByIdAsync(connection, id, token), ct);
         if (asset is null) return TypedResults.NotFound();
         await storage.DeleteAsync(asset.ObjectKey, ct);
         await database.WriteAsync((db, token) => db.Assets.Where(a => a.Id == id).ExecuteDeleteAsync(token), ct);

@@ -11,12 +11,6 @@ namespace Catalog.Api.Products;
 
 public static class ProductsApi
 {
-    private static readonly Func<CatalogDbContext, Guid, CancellationToken, Task<Product?>> s_byId =
-        EF.CompileAsyncQuery((CatalogDbContext db, Guid id, CancellationToken _) => db.Products.AsNoTracking().FirstOrDefault(p => p.Id == id));
-
-    private static readonly Func<CatalogDbContext, string, CancellationToken, Task<Product?>> s_bySku =
-        EF.CompileAsyncQuery((CatalogDbContext db, string sku, CancellationToken _) => db.Products.AsNoTracking().FirstOrDefault(p => p.Sku == sku));
-
     public static IEndpointRouteBuilder MapProductsApi(this IEndpointRouteBuilder endpoints)
     {
         var products = endpoints.MapGroup("/api/v1/products").WithTags("Products");
@@ -32,7 +26,7 @@ public static class ProductsApi
     public static async Task<Results<Ok<ProductResponse>, StatusCodeHttpResult, NotFound>> GetById(
         Guid id, HttpContext http, Database<CatalogDbContext> database, IOptions<CatalogOptions> options, CancellationToken ct)
     {
-        var product = await database.ReadAsync(http.ReadFrom(), (db, token) => s_byId(db, id, token), ct);
+        var product = await database.QueryAsync(http.ReadFrom(), (connection, token) => ProductQueries.ByIdAsync(connection, id, token), ct);
         return product is null ? TypedResults.NotFound() : Cacheable(http, product, options.Value);
     }
 
@@ -41,7 +35,7 @@ public static class ProductsApi
     {
         // A value no product can have is not looked up (and NUL bytes never reach PostgreSQL).
         if (!ProductRules.SkuPattern().IsMatch(sku)) return TypedResults.NotFound();
-        var product = await database.ReadAsync(http.ReadFrom(), (db, token) => s_bySku(db, sku, token), ct);
+        var product = await database.QueryAsync(http.ReadFrom(), (connection, token) => ProductQueries.BySkuAsync(connection, sku, token), ct);
         return product is null ? TypedResults.NotFound() : Cacheable(http, product, options.Value);
     }
 
@@ -57,14 +51,8 @@ public static class ProductsApi
             errors["category"] = [$"At most {ProductRules.ShortTextMaxLength} printable characters."];
         if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
-        var rows = await database.ReadAsync(http.ReadFrom(), (db, token) =>
-        {
-            var query = db.Products.AsNoTracking();
-            if (category is not null) query = query.Where(p => p.Category == category);
-            if (statusFilter is { } s) query = query.Where(p => p.Status == s);
-            if (page.After is { } after) query = query.Where(p => p.Id > after);
-            return query.OrderBy(p => p.Id).Take(page.Fetch).ToListAsync(token);
-        }, ct);
+        var rows = await database.QueryAsync(http.ReadFrom(), (connection, token) =>
+            ProductQueries.PageAsync(connection, category, statusFilter, page.After, page.Fetch, token), ct);
 
         var (items, next) = page.Of(rows, p => p.Id);
         http.Response.CacheablePublicly(options.Value.PublicCacheMaxAge);
