@@ -6,6 +6,10 @@
 
 FROM mcr.microsoft.com/dotnet/sdk:10.0-noble AS build
 ARG SERVICE
+# The image's architecture, for the ReadyToRun code the publish precompiles (Directory.Build.props). BuildKit sets
+# TARGETARCH (amd64, or arm64 for Graviton nodes; docker buildx build --platform linux/arm64); the classic builder
+# leaves it empty and builds for the machine it runs on, whose architecture dpkg reports in the same words.
+ARG TARGETARCH
 WORKDIR /src
 
 # Restore from the project files alone: this layer is reused until a package or project reference changes,
@@ -15,16 +19,18 @@ COPY src/Platform/Platform.csproj src/Platform/
 COPY src/Catalog.Api/Catalog.Api.csproj src/Catalog.Api/
 COPY src/Assets.Api/Assets.Api.csproj src/Assets.Api/
 RUN test -f "src/$SERVICE/$SERVICE.csproj" || { echo "Build with --build-arg SERVICE=<project under src/>, e.g. Catalog.Api or Assets.Api (got '$SERVICE')" >&2; exit 1; }
-RUN dotnet restore "src/$SERVICE/$SERVICE.csproj"
+RUN dotnet restore "src/$SERVICE/$SERVICE.csproj" -a "${TARGETARCH:-$(dpkg --print-architecture)}"
 
 COPY src/ src/
 ARG VERSION=dev
-# Framework-dependent publish (the runtime image carries ASP.NET Core). The apphost embeds the name of the dll it
+# Framework-dependent publish (the runtime image carries ASP.NET Core) for the image's architecture, with ReadyToRun
+# code for the service and its packages (bench/run.sh publishes the same way). The apphost embeds the name of the dll it
 # starts, so renaming it gives every image the same entrypoint, /app/service, whatever the service.
 # MSBuild reads environment variables as properties and a build arg is one during RUN: VERSION would become
 # $(Version), which must be a NuGet version (an image tag such as develop-1a2b3c4 is not). The image version goes
 # to InformationalVersion only, which the service reports as service.version in its logs and traces.
-RUN env -u VERSION dotnet publish "src/$SERVICE/$SERVICE.csproj" -c Release --no-restore -o out -p:InformationalVersion="$VERSION" \
+RUN env -u VERSION dotnet publish "src/$SERVICE/$SERVICE.csproj" -c Release -a "${TARGETARCH:-$(dpkg --print-architecture)}" --no-restore \
+      -o out -p:InformationalVersion="$VERSION" \
     && mv "out/$SERVICE" out/service
 
 # Chiseled Ubuntu: the .NET runtime and its native dependencies only; no shell, no package manager, so the
