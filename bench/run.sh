@@ -24,6 +24,7 @@
 # tree (@REF) and/or extra environment from the variable VARIANT_<NAME> (:NAME), e.g.
 #   TARGETS="raw service-off service-off@HEAD~3" bench/run.sh             # this work tree against three commits ago
 #   VARIANT_wks="DOTNET_gcServer=0" TARGETS="service-on service-on:wks" bench/run.sh
+# PAIRS="A/B C/D" adds the ratios of further pairs of targets to the report (e.g. two commits of one change).
 # An unknown target, a ref that is no commit or an unset variant stops the run before anything starts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -54,6 +55,7 @@ PROFILE=${PROFILE:-0}
 PROFILE_SCENARIOS=${PROFILE_SCENARIOS:-get-by-id}
 # Extra environment for every service target (both services), e.g. SERVICE_ENV="DOTNET_GCgen0size=0x1000000".
 SERVICE_ENV=${SERVICE_ENV:-}
+PAIRS=${PAIRS:-}
 STATE=$ROOT/bench/.state
 RESULTS=$ROOT/bench/results
 # Builds of other commits (@REF), by commit id: a commit never changes, so neither does its build.
@@ -78,6 +80,10 @@ for scenario in $PROFILE_SCENARIOS; do
 done
 case $PROFILE in 0|1|perf) ;; *) die "PROFILE is 0, 1 (dotnet-trace) or perf (got '$PROFILE')" ;; esac
 [ -n "$TARGETS" ] || die "TARGETS is empty; known targets: $KINDS"
+for pair in $PAIRS; do
+  [[ $pair == */* ]] && [[ " $TARGETS " == *" ${pair%%/*} "* ]] && [[ " $TARGETS " == *" ${pair#*/} "* ]] ||
+    die "PAIRS names '$pair': each pair is A/B of two targets in TARGETS"
+done
 
 declare -A KIND REF VARIANT KEY
 target_list=()
@@ -211,7 +217,8 @@ extra_env() {
   local variant=${VARIANT[$1]} var
   echo "$SERVICE_ENV"
   if [ -n "$variant" ]; then var="VARIANT_$variant"; echo "${!var}"; fi
-  [ "$PROFILE" = perf ] && echo "DOTNET_PerfMapEnabled=1"
+  # JIT-compiled code is double-mapped (W^X) from a memfd, where perf does not look for the perf map: off while profiling.
+  [ "$PROFILE" = perf ] && echo "DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0"
   return 0
 }
 
@@ -286,7 +293,7 @@ profile_finish() { # profile_finish TARGET SCENARIO
       dotnet tool run dotnet-trace report "$out.nettrace" topN -n 40 --inclusive; } > "$out.top.txt" 2>&1
   else
     { echo "# $1, $2: on-CPU samples, by symbol (self), then by caller chain (inclusive)"
-      perf report -i "$out.perf.data" --stdio --no-children --sort symbol --percent-limit 0.4 -g none 2>/dev/null
+      perf report -i "$out.perf.data" --stdio --no-children --sort dso,symbol --percent-limit 0.3 -g none 2>/dev/null
       perf report -i "$out.perf.data" --stdio --children --sort symbol --percent-limit 2 -g none 2>/dev/null; } > "$out.perf.txt"
   fi
 }
@@ -317,7 +324,7 @@ pids+=("$!")
 pids+=("$!")
 
 TOKEN=$(cd "$STATE/builds/work/catalog" && env "${common_env[@]}" Secrets__Directory="$STATE/secrets/app" ./Catalog.Api dev-token)
-read_scenarios=$(for s in get-by-id by-sku list; do [[ " $SCENARIOS " == *" $s "* ]] && echo "$s"; done)
+read_scenarios=$(for s in get-by-id by-sku list; do if [[ " $SCENARIOS " == *" $s "* ]]; then echo "$s"; fi; done)
 for ROUND in $(seq "$ROUNDS"); do
 for target in "${target_list[@]}"; do
   log "Round $ROUND/$ROUNDS: $target"
@@ -444,6 +451,10 @@ pgbench_tps=""; in_targets pgbench && pgbench_tps=$(m_pgbench pgbench)
     for t in "${service_targets[@]}"; do
       [ "$t" = "${KIND[$t]}" ] && continue
       in_targets "${KIND[$t]}" && pair_row "$t / ${KIND[$t]}" "$t" "${KIND[$t]}"
+    done
+    # PAIRS="A/B …": further comparisons, e.g. two commits of a change.
+    for pair in $PAIRS; do
+      in_targets "${pair%%/*}" && in_targets "${pair#*/}" && pair_row "${pair%%/*} / ${pair#*/}" "${pair%%/*}" "${pair#*/}"
     done
     [ -n "$pgbench_tps" ] && in_targets service-on && [[ " $SCENARIOS " == *" get-by-id "* ]] &&
       echo "| service-on get-by-id / pgbench -S | $(ratio "$(m_rps service-on get-by-id)" "$pgbench_tps") |$(for s in ${SCENARIOS#get-by-id}; do printf ' |'; done)"
