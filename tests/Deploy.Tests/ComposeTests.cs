@@ -354,4 +354,24 @@ public sealed class ComposeTests(ComposeFixture fixture) : IClassFixture<Compose
         var urls = datasources["datasources"]!.AsArray().Select(d => new Uri(d!["url"]!.ToString())).ToList();
         Assert.All(urls, url => Assert.True(Compose.Services().ContainsKey(url.Host), $"datasource {url} names no compose service"));
     }
+
+    [Fact]
+    public async Task ComposesLatencyExemplarsAreStoredAndLinkToJaegerAsInTheCluster()
+    {
+        // Prometheus keeps exemplars, with the image's own arguments (its configuration file and data path) kept.
+        var prometheus = Compose.Service("prometheus");
+        var command = prometheus["command"].Strings();
+        Assert.Contains("--enable-feature=exemplar-storage", command);
+        var configuration = prometheus.Mounts().Single(m => m.Source == Repo.PathOf("deploy", "compose", "prometheus", "prometheus.yml"));
+        Assert.Contains("--config.file=" + configuration.Target, command);
+        Assert.Contains("--storage.tsdb.path=/prometheus", command);
+
+        // Grafana's Prometheus datasource links an exemplar's trace_id to its Jaeger datasource, by uid.
+        var provisioning = Compose.Service("grafana").Mounts().Single(m => m.Target == "/etc/grafana/provisioning");
+        var datasources = (await Yaml.LoadAsync(Path.Combine(provisioning.Source, "datasources", "datasources.yml")))["datasources"]!.AsArray()
+            .Select(d => d!.AsObject()).ToList();
+        var destination = Assert.Single(datasources.Single(d => d["type"]!.ToString() == "prometheus")["jsonData"]!["exemplarTraceIdDestinations"]!.AsArray())!;
+        Assert.Equal("trace_id", destination["name"]!.ToString());
+        Assert.Equal("jaeger", datasources.Single(d => d["uid"]!.ToString() == destination["datasourceUid"]!.ToString())["type"]!.ToString());
+    }
 }

@@ -88,6 +88,43 @@ public sealed partial class GitOpsObservabilityTests
         Assert.Equal("kube-prometheus-stack", GitOpsRepository.Sources(application).First().Str("helm.releaseName"));
     }
 
+    [Fact]
+    public async Task TheClustersLatencyPanelsShowExemplarsThatOpenTheirTraceInJaeger()
+    {
+        var render = await PlatformRendering.RenderAsync("prod");
+        var stack = render.AddOn("kube-prometheus-stack");
+
+        // The Prometheus the operator runs keeps exemplars (scraped as OpenMetrics once the feature is on).
+        var prometheus = stack.Objects.Single(o => o.Kind == "Prometheus").Json;
+        Assert.Contains("exemplar-storage", prometheus.Arr("spec.enableFeatures").Select(f => f!.ToString()));
+        Assert.True(prometheus.Node("spec.exemplars.maxSize")!.GetValue<int>() > 0);
+
+        // The provisioned Prometheus datasource sends an exemplar's trace_id to the provisioned Jaeger datasource.
+        var provisioning = stack.Objects.Single(o => o.Kind == "ConfigMap" && o.Name.EndsWith("-grafana-datasource", StringComparison.Ordinal));
+        var datasources = (await ChartRendering.YamlToJsonAsync(provisioning.Json.Obj("data")["datasource.yaml"]!.ToString()))
+            .Single()!.Arr("datasources").Select(d => d!.AsObject()).ToList();
+        var defaultPrometheus = datasources.Single(d => d.Str("type") == "prometheus" && d["isDefault"]?.GetValue<bool>() == true);
+        var destination = Assert.Single(defaultPrometheus.Arr("jsonData.exemplarTraceIdDestinations"))!.AsObject();
+        Assert.Equal("trace_id", destination.Str("name"));
+        var jaeger = datasources.Single(d => d.Str("uid") == destination.Str("datasourceUid"));
+        Assert.Equal("jaeger", jaeger.Str("type"));
+        Assert.Contains(render.All, o => o.Kind == "Service" && new Uri(jaeger.Str("url")!).Host.StartsWith(o.Name + "." + o.Namespace + ".", StringComparison.Ordinal));
+
+        // The chart's dashboard, as the sidecar loads it: every panel on the request-latency buckets asks for exemplars.
+        var dashboards = render.ServiceObjects.Where(o => o.Kind == "ConfigMap" && o.Json.Labels().ContainsKey(stack.Values.Str("grafana.sidecar.dashboards.label")!)).ToList();
+        Assert.NotEmpty(dashboards);
+        foreach (var map in dashboards)
+        {
+            foreach (var json in map.Json.Obj("data").Select(d => JsonNode.Parse(d.Value!.ToString())!))
+            {
+                var latency = json.Arr("panels").SelectMany(p => p!["targets"] as JsonArray ?? [])
+                    .Where(t => t!.Str("expr")?.Contains("http_request_duration_seconds_bucket", StringComparison.Ordinal) == true).ToList();
+                Assert.NotEmpty(latency);
+                Assert.All(latency, t => Assert.True(t!["exemplar"]?.GetValue<bool>() == true, $"{t!.Str("expr")} shows no exemplars"));
+            }
+        }
+    }
+
     [Theory]
     [MemberData(nameof(ChartRendering.Deployments), MemberType = typeof(ChartRendering))]
     public async Task TheNetworkPolicyOpensExactlyTheNamespacesThePlatformInstallsInto(string service, string environment)

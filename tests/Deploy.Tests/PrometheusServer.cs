@@ -28,9 +28,9 @@ public sealed class PrometheusServer : IAsyncDisposable
         get { lock (_log) return _log.ToString(); }
     }
 
-    /// <summary>Writes <paramref name="configuration"/> (JSON is YAML), checks it with promtool, starts Prometheus and
-    /// waits until it is ready.</summary>
-    public static async Task<PrometheusServer> StartAsync(JsonObject configuration)
+    /// <summary>Writes <paramref name="configuration"/> (JSON is YAML), checks it with promtool, starts Prometheus with
+    /// the feature flags named (<c>--enable-feature</c>) and waits until it is ready.</summary>
+    public static async Task<PrometheusServer> StartAsync(JsonObject configuration, params string[] features)
     {
         var binary = Tool.Find("prometheus", "Install Debian's prometheus package (apt-get install prometheus). Run ./test.sh, which installs it (tools/deps.sh).");
         var directory = Directory.CreateTempSubdirectory("prometheus-").FullName;
@@ -47,7 +47,7 @@ public sealed class PrometheusServer : IAsyncDisposable
             WorkingDirectory = directory,
         };
         foreach (var arg in new[] { "--config.file=" + file, "--storage.tsdb.path=" + Path.Combine(directory, "data"),
-                     $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn" })
+                     $"--web.listen-address=127.0.0.1:{port}", "--log.level=warn" }.Concat(features.Select(f => "--enable-feature=" + f)))
         {
             info.ArgumentList.Add(arg);
         }
@@ -79,6 +79,15 @@ public sealed class PrometheusServer : IAsyncDisposable
         var data = await GetDataAsync("api/v1/query?query=" + Uri.EscapeDataString(promql));
         Assert.True(data.Str("resultType") == "vector", $"{promql} returned a {data.Str("resultType")}, not a vector");
         return [.. data.Arr("result").Select(r => (r!.Obj("metric"), r!.Arr("value")[1]!.ToString()))];
+    }
+
+    /// <summary>The exemplars stored for the series <paramref name="selector"/> selects between two times
+    /// (/api/v1/query_exemplars, what Grafana asks for a panel with exemplars on): each with its series' labels.</summary>
+    public async Task<IReadOnlyList<(JsonObject Series, JsonObject Labels, string Value)>> ExemplarsAsync(string selector, DateTimeOffset start, DateTimeOffset end)
+    {
+        var data = (await GetAsync($"api/v1/query_exemplars?query={Uri.EscapeDataString(selector)}" +
+                                   $"&start={start.ToUnixTimeSeconds()}&end={end.ToUnixTimeSeconds() + 1}")).Arr("data");
+        return [.. data.SelectMany(series => series!.Arr("exemplars").Select(e => (series!.Obj("seriesLabels"), e!.Obj("labels"), e!["value"]!.ToString())))];
     }
 
     /// <summary>Every label name of every series Prometheus stores.</summary>

@@ -76,7 +76,6 @@ public sealed class ServiceProcess : IAsyncDisposable
         info.Environment["Hosting__ManagementPort"] = managementPort.ToString(CultureInfo.InvariantCulture);
         info.Environment["Hosting__BindAddress"] = "127.0.0.1";
         info.Environment["Shutdown__DrainDelay"] = "00:00:00";
-        info.Environment["DOTNET_gcServer"] = "0";
         foreach (var (key, value) in environment) info.Environment[key] = value;
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
