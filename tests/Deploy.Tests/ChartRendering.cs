@@ -65,9 +65,29 @@ public static class ChartRendering
     }
 
     /// <summary>Runs <c>helm template</c>: its exit code and its output (the manifests, or the error).</summary>
-    public static async Task<(int ExitCode, string Output)> TemplateAsync(string release, IEnumerable<string> valuesFiles, params string[] set)
+    public static Task<(int ExitCode, string Output)> TemplateAsync(string release, IEnumerable<string> valuesFiles, params string[] set) =>
+        TemplateChartAsync(ChartDirectory, release, valuesFiles, set);
+
+    /// <summary>Renders and validates a packaged chart (<see cref="PackageAsync"/>).</summary>
+    public static async Task<ChartManifests> RenderChartAsync(string chart, string release, IEnumerable<string> valuesFiles, params string[] set)
     {
-        var args = new List<string> { "template", release, ChartDirectory, "--namespace", Namespace };
+        var (exitCode, yaml) = await TemplateChartAsync(chart, release, valuesFiles, set);
+        if (exitCode != 0) throw new InvalidOperationException($"helm template {release} {chart} failed:\n{yaml}");
+        return await ValidateAsync(yaml);
+    }
+
+    /// <summary>The chart packaged as CodeBuild packages a build (buildspec.yml: helm package --version
+    /// &lt;Chart.yaml version&gt;-&lt;tag&gt; --app-version &lt;tag&gt;), into a directory the caller deletes.</summary>
+    public static async Task<string> PackageAsync(string version, string appVersion, string destination)
+    {
+        await Tool.RunAsync(DeployTools.Helm, ["package", ChartDirectory, "--version", version, "--app-version", appVersion, "--destination", destination]);
+        var package = Path.Combine(destination, $"service-{version}.tgz");
+        return File.Exists(package) ? package : throw new InvalidOperationException($"helm package wrote no {package}");
+    }
+
+    private static async Task<(int ExitCode, string Output)> TemplateChartAsync(string chart, string release, IEnumerable<string> valuesFiles, string[] set)
+    {
+        var args = new List<string> { "template", release, chart, "--namespace", Namespace };
         foreach (var file in valuesFiles) args.AddRange(["--values", file]);
         foreach (var value in set) args.AddRange(["--set", value]);
         return await Tool.RunRawAsync(DeployTools.Helm, args);
