@@ -199,9 +199,7 @@ public sealed class ReleaseStrategyTests
     [MemberData(nameof(ChartRendering.Deployments), MemberType = typeof(ChartRendering))]
     public async Task ArgoCdIgnoresTheFieldsArgoRolloutsOwnsAndKeepsThemOnSync(string service, string environment)
     {
-        var set = await GitOpsRepository.ApplicationSetAsync("services");
-        var parameters = new Dictionary<string, string> { ["service"] = service, ["chartVersion"] = "0.1.0-x-0000000" };
-        var application = GitOpsApplicationTests.Substitute(set.Obj("spec.template").DeepClone(), environment, parameters).AsObject();
+        var application = (await ApplicationSetRendering.GenerateAsync(environment, service))!;
         Assert.Contains("RespectIgnoreDifferences=true", application.Arr("spec.syncPolicy.syncOptions").Select(o => o!.ToString()));
         var rules = application.Arr("spec.ignoreDifferences").Select(r => r!.AsObject()).ToList();
 
