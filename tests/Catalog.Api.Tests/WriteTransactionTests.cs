@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Platform;
 using TestKit;
 using Xunit.Abstractions;
 using static TestKit.CatalogHttp;
@@ -45,6 +47,48 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         Assert.All(responses, r => Assert.True(r.StatusCode == HttpStatusCode.Created, $"{(int)r.StatusCode}: {r.Body}"));
         Assert.Equal(0, unknown);
         Assert.True(retried >= 1, "no write met a terminated connection");
+        Assert.Equal(skus.Count, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = ANY(ARRAY['{string.Join("','", skus)}'])", "catalog"));
+    }
+
+    [Fact]
+    public async Task WritesOnPooledConnectionsTheServerEndedForIdlingAreRetriedWithoutAFailure()
+    {
+        // A host whose writer sessions end after one idle second (idle_session_timeout, as a server or a proxy in
+        // front of it may be set): PostgreSQL ends such a session with FATAL 57P05, which a pooled connection only
+        // reads when it is next used, before COMMIT. Set for this host's sessions only, so the shared service and the
+        // reader are untouched.
+        var primary = Primary;
+        await using var host = fixture.InProcessWith(new Dictionary<string, string>
+        {
+            ["Database__Writer"] = primary.ServiceConnectionString("catalog") + ";Options=-c idle_session_timeout=1000",
+        });
+        using var api = host.CreateClient();
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", CatalogEnvironment.WriteToken);
+        var metrics = host.Services.GetRequiredService<PlatformMetrics>();
+        // Fill the host's pool: connections opened at once are distinct sessions, idle in the pool once closed.
+        var pool = host.Services.GetRequiredService<Platform.Data.DataSources>().Writer;
+        var connections = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => pool.OpenConnectionAsync().AsTask()));
+        var pids = connections.Select(c => c.ProcessID).ToList();
+        foreach (var connection in connections) await connection.DisposeAsync();
+        await Poll.UntilAsync(async () => await primary.ScalarAsync<long>(
+                $"SELECT count(*) FROM pg_stat_activity WHERE pid IN ({string.Join(',', pids)})") == 0,
+            TimeSpan.FromSeconds(30), "the server to end the host's idle writer sessions");
+        var opened = pids.Count;
+
+        var retriesBefore = metrics.DbWriterRetries.WithLabels(PlatformMetrics.RetryReasons.Connection).Value;
+        var skus = Enumerable.Range(0, 16).Select(_ => NewSku()).ToList();
+        var responses = await Task.WhenAll(skus.Select(async sku =>
+        {
+            using var response = await api.PostAsJsonAsync("api/v1/products", Product(sku));
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        var retried = metrics.DbWriterRetries.WithLabels(PlatformMetrics.RetryReasons.Connection).Value - retriesBefore;
+        Figures.Record(output, "pooled writer sessions ended by idle_session_timeout", $"{opened} ended; " +
+            $"{responses.Count(r => r.StatusCode == HttpStatusCode.Created)} of {skus.Count} writes created, {retried} retried");
+        Assert.All(responses, r => Assert.True(r.StatusCode == HttpStatusCode.Created, $"{(int)r.StatusCode}: {r.Body}"));
+        Assert.True(retried >= 1, "no write met a session the server had ended");
+        Assert.Equal(0, metrics.DbWriteUnknownOutcomes.Value);
         Assert.Equal(skus.Count, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = ANY(ARRAY['{string.Join("','", skus)}'])", "catalog"));
     }
 

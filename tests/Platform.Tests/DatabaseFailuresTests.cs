@@ -16,11 +16,19 @@ public sealed class DatabaseFailuresTests
         { Postgres("57P03", "FATAL"), "Connect", "Transient", "connection" },
         { Postgres("28P01", "FATAL"), "Connect", "Transient", "connection" },
         { Postgres("53300", "FATAL"), "Connect", "Transient", "connection" },
+        // While connecting, a FATAL is the server's considered answer: no such database is a configuration error.
+        { Postgres("3D000", "FATAL"), "Connect", "Deterministic", "3D000" },
         // An idle pooled connection the dead primary had already terminated, or a socket to it: before COMMIT.
         { Postgres("57P01", "FATAL"), "Work", "Transient", "connection" },
         { new NpgsqlException("Exception while writing to stream", new IOException("broken pipe")), "Work", "Transient", "connection" },
         { new NpgsqlException("Exception while reading from stream", new EndOfStreamException()), "Work", "Transient", "connection" },
         { new InvalidOperationException("transient", new NpgsqlException("Exception while reading from stream", new TimeoutException())), "Work", "Transient", "connection" },
+        // Any FATAL before COMMIT ended the session before anything committed, whatever its SQLSTATE: idle-session
+        // timeout, a dropped database, idle-in-transaction timeout, a standby's conflict with recovery.
+        { Postgres("57P05", "FATAL"), "Work", "Transient", "connection" },
+        { Postgres("57P04", "FATAL"), "Work", "Transient", "connection" },
+        { Postgres("25P03", "FATAL"), "Work", "Transient", "connection" },
+        { Postgres("40001", "FATAL"), "Work", "Transient", "conflict" },
         { Postgres("25006"), "Work", "Transient", "read_only" },
         { new DbUpdateException("wrapped", Postgres("25006")), "Work", "Transient", "read_only" },
         { Postgres("40001"), "Work", "Transient", "conflict" },

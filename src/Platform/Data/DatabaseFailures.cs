@@ -39,16 +39,24 @@ internal static class DatabaseFailures
     /// <summary>Classifies a failure by where it happened. An error answer to COMMIT (severity ERROR: the session
     /// lives on) is a known rollback, classified like any other statement's error; a FATAL answer or a lost
     /// connection during COMMIT is an unknown outcome — a backend terminated while waiting for its synchronous standby,
-    /// for one, has already committed locally.</summary>
+    /// for one, has already committed locally. Before COMMIT, a FATAL answer of any SQLSTATE (57P01, 57P05
+    /// idle_session_timeout, 25P03 idle_in_transaction_session_timeout, …) ended the session before anything
+    /// committed; only while connecting is a FATAL the server's considered refusal (3D000: no such database), judged
+    /// by its SQLSTATE.</summary>
     public static Failure Classify(Exception exception, Phase phase)
     {
-        var postgres = Find<PostgresException>(exception);
-        var connectionLost = postgres is null ? IsConnectionFailure(exception) : IsFatal(postgres);
-        if (phase == Phase.Commit && connectionLost) return new(FailureKind.UnknownOutcome, PlatformMetrics.RetryReasons.Connection);
-        if (postgres is not null) return FromSqlState(postgres);
-        return connectionLost
-            ? new(FailureKind.Transient, PlatformMetrics.RetryReasons.Connection)
-            : new(FailureKind.Deterministic, exception.GetType().Name);
+        if (Find<PostgresException>(exception) is { } postgres)
+        {
+            if (!IsFatal(postgres) || phase == Phase.Connect) return FromSqlState(postgres);
+            if (phase == Phase.Commit) return new(FailureKind.UnknownOutcome, PlatformMetrics.RetryReasons.Connection);
+            return postgres.SqlState is PostgresErrorCodes.SerializationFailure or PostgresErrorCodes.DeadlockDetected
+                ? new(FailureKind.Transient, PlatformMetrics.RetryReasons.Conflict)
+                : new(FailureKind.Transient, PlatformMetrics.RetryReasons.Connection);
+        }
+        if (!IsConnectionFailure(exception)) return new(FailureKind.Deterministic, exception.GetType().Name);
+        return phase == Phase.Commit
+            ? new(FailureKind.UnknownOutcome, PlatformMetrics.RetryReasons.Connection)
+            : new(FailureKind.Transient, PlatformMetrics.RetryReasons.Connection);
     }
 
     private static Failure FromSqlState(PostgresException postgres) => postgres.SqlState switch
