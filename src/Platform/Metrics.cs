@@ -143,7 +143,11 @@ public sealed class PlatformMetrics : IDisposable
         /// <summary>Serialization failure or deadlock (40001, 40P01): the transaction was rolled back as a whole.</summary>
         public const string Conflict = "conflict";
 
-        public static readonly IReadOnlyList<string> All = [ReadOnly, Connection, Conflict];
+        /// <summary>A connect or command timeout before COMMIT: retried within the budget, the pool left as it is (a
+        /// slow or overloaded server is not a dead one).</summary>
+        public const string Timeout = "timeout";
+
+        public static readonly IReadOnlyList<string> All = [ReadOnly, Connection, Conflict, Timeout];
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
@@ -90,6 +91,54 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         Assert.True(retried >= 1, "no write met a session the server had ended");
         Assert.Equal(0, metrics.DbWriteUnknownOutcomes.Value);
         Assert.Equal(skus.Count, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = ANY(ARRAY['{string.Join("','", skus)}'])", "catalog"));
+    }
+
+    [Fact]
+    public async Task AnExhaustedPoolIsAnswered503AtOnceAndLeavesThePoolAsItIs()
+    {
+        // One pooled writer connection, held by a write waiting on a lock: the next write finds the pool exhausted.
+        var primary = Primary;
+        await using var host = fixture.InProcessWith(new Dictionary<string, string>
+        {
+            ["Database__MaxPoolSize"] = "1",
+            ["Database__WriterConnectTimeout"] = "00:00:01",
+            // Far above the pool's one-second wait: a retried exhaustion would answer only after it.
+            ["Database__WriterRetryBudget"] = "00:00:30",
+        });
+        using var api = host.CreateClient();
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", CatalogEnvironment.WriteToken);
+        var metrics = host.Services.GetRequiredService<PlatformMetrics>();
+        await CreateAsync(api);
+        var retriesBefore = PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value);
+
+        await using var locker = new NpgsqlConnection(primary.AdminConnectionString("catalog"));
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("LOCK TABLE catalog.products IN ACCESS EXCLUSIVE MODE", locker, transaction))
+            await command.ExecuteNonQueryAsync();
+        var held = api.PostAsJsonAsync("api/v1/products", Product());
+        var pid = await WaitingBackendAsync(primary, "Lock");
+
+        var clock = Stopwatch.StartNew();
+        using (var exhausted = await api.PostAsJsonAsync("api/v1/products", Product()))
+        {
+            clock.Stop();
+            Figures.Record(output, "writer pool exhausted", $"503 after {clock.ElapsedMilliseconds} ms (connect timeout 1 s, retry budget 30 s)");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, exhausted.StatusCode);
+            Assert.NotNull(exhausted.Headers.RetryAfter);
+            var problem = await ProblemAsync(exhausted);
+            Assert.Equal("writer", problem.GetProperty("dependency").GetString());
+            Assert.False(problem.GetProperty("outcomeUnknown").GetBoolean());
+        }
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        await transaction.RollbackAsync();
+        using (var response = await held)
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        // The pool was not cleared: the held connection went back to it and serves the next write.
+        await CreateAsync(api);
+        Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"));
+        Assert.Equal(retriesBefore, PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value));
     }
 
     [Fact]
