@@ -92,7 +92,7 @@ public sealed class PlatformMetrics : IDisposable
             DbCommandDuration.WithLabels(role);
             DbReads.WithLabels(role);
         }
-        foreach (var reason in new[] { "unavailable", "marked_down" }) DbReaderFallbacks.WithLabels(reason);
+        foreach (var reason in new[] { "unavailable", "marked_down", "read_failed" }) DbReaderFallbacks.WithLabels(reason);
         foreach (var reason in RetryReasons.All) DbWriterRetries.WithLabels(reason);
         foreach (var outcome in new[] { "success", "failure" }) SecretsReloads.WithLabels(outcome);
     }

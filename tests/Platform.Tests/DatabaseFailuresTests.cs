@@ -66,6 +66,30 @@ public sealed class DatabaseFailuresTests
         Assert.Equal((kind, reason, clearsPool), (failure.Kind.ToString(), failure.Reason, failure.ClearsPool));
     }
 
+    public static TheoryData<Exception, bool?> ReaderCases => new()
+    {
+        // Unreachable, broken or stalled (the read's own bound raises a bare TimeoutException): marked down.
+        { new TimeoutException(), true },
+        { new NpgsqlException("Failed to connect", new SocketException((int)SocketError.ConnectionRefused)), true },
+        { Postgres("57P03", "FATAL"), true },
+        { new NpgsqlException("Exception while reading from stream", new TimeoutException()), true },
+        // The hot standby cancelled this query (conflict with recovery), or this pod's reader pool is busy: the writer
+        // answers this read, the reader stays in use.
+        { Postgres("40001"), false },
+        { Postgres("40001", "FATAL"), false },
+        { PoolExhausted(), false },
+        // A bug in the query: the writer would answer the same.
+        { Postgres("42P01"), null },
+        { new InvalidOperationException("a bug"), null },
+    };
+
+    [Theory]
+    [MemberData(nameof(ReaderCases))]
+    public void OnlyAnUnreachableOrStalledReaderIsMarkedDown(Exception exception, bool? marksDown)
+    {
+        Assert.Equal(marksDown, DatabaseFailures.ReaderFallback(exception));
+    }
+
     /// <summary>What Npgsql's pool throws when no connection comes free within the connect timeout (PoolingDataSource).</summary>
     private static NpgsqlException PoolExhausted() => new(
         "The connection pool has been exhausted, either raise 'Max Pool Size' (currently 1) or 'Timeout' (currently 1 seconds) in your connection string.",

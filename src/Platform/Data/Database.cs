@@ -55,12 +55,11 @@ public sealed class Database<TContext> where TContext : DbContext
             _metrics.DbReads.WithLabels(DbRole.Reader).Inc();
             return result;
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested &&
-                                  (e is TimeoutException || DatabaseFailures.Classify(e, Phase.Work).Kind == FailureKind.Transient))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && DatabaseFailures.ReaderFallback(e) is { } markDown)
         {
-            _readerAvailability.MarkDown(e);
-            _metrics.DbReaderFallbacks.WithLabels("unavailable").Inc();
-            Activity.Current?.AddEvent(new ActivityEvent("reader unavailable: falling back to the writer"));
+            if (markDown) _readerAvailability.MarkDown(e);
+            _metrics.DbReaderFallbacks.WithLabels(markDown ? "unavailable" : "read_failed").Inc();
+            Activity.Current?.AddEvent(new ActivityEvent(markDown ? "reader unavailable: falling back to the writer" : "read failed on the reader: answered by the writer"));
             return await ReadFromWriterAsync(query, cancellationToken);
         }
         finally

@@ -80,6 +80,23 @@ internal static class DatabaseFailures
         return new(FailureKind.Deterministic, exception.GetType().Name);
     }
 
+    /// <summary>Whether the writer answers a read that failed on the reader, and whether the reader is marked down for
+    /// it: only when it could not be reached, broke, or did not answer in time (true; the reader's own bound raises a
+    /// bare TimeoutException). A read the hot standby cancelled (40001, conflict with recovery) or a busy reader pool
+    /// is that read's alone (false): the writer answers it and the reader stays in use. Null for a deterministic
+    /// failure (a bug in the query), which the writer would answer the same.</summary>
+    public static bool? ReaderFallback(Exception exception)
+    {
+        if (exception is TimeoutException) return true;
+        var failure = Classify(exception, Phase.Work);
+        return failure.Kind switch
+        {
+            FailureKind.Transient => failure.Reason is PlatformMetrics.RetryReasons.Connection or PlatformMetrics.RetryReasons.Timeout,
+            FailureKind.PoolExhausted => false,
+            _ => null,
+        };
+    }
+
     private static Failure FromSqlState(PostgresException postgres) => postgres.SqlState switch
     {
         PostgresErrorCodes.ReadOnlySqlTransaction => new(FailureKind.Transient, PlatformMetrics.RetryReasons.ReadOnly, ClearsPool: true),
