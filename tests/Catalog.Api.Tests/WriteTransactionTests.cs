@@ -208,6 +208,54 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
     }
 
+    [Fact]
+    public async Task AClientHangingUpWhileCommitWaitsLeavesTheWriteCommittedAndKnown()
+    {
+        var primary = Primary;
+        var sku = NewSku();
+        // In-process, the client's cancellation aborts the request (RequestAborted) before Cancel returns, so what the
+        // request's token would do to COMMIT has happened by the time the test looks.
+        using var api = fixture.InProcessClient();
+        var metrics = fixture.InProcess.Services.GetRequiredService<PlatformMetrics>();
+        await CreateAsync(api);
+        var unknownBefore = metrics.DbWriteUnknownOutcomes.Value;
+        var retriesBefore = PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value);
+
+        // Waiting for a synchronous standby that never confirms, the primary holds every COMMIT.
+        await primary.ExecuteAsync("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+        await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        int pid;
+        Task<HttpResponseMessage> write;
+        using var hangUp = new CancellationTokenSource();
+        try
+        {
+            await Poll.UntilAsync(async () => await primary.ScalarAsync<string>("SHOW synchronous_standby_names") == "nobody", TimeSpan.FromSeconds(10),
+                "synchronous_standby_names to apply");
+            write = api.PostAsJsonAsync("api/v1/products", Product(sku), hangUp.Token);
+            pid = await WaitingBackendAsync(primary, "IPC' AND wait_event = 'SyncRep");
+            await hangUp.CancelAsync();
+
+            // Had COMMIT been given the request's token, Npgsql would have sent a cancel request: PostgreSQL stops the
+            // wait ("canceling wait for synchronous replication due to user request") with the transaction committed
+            // locally but unconfirmed by the standby.
+            Assert.Equal("SyncRep", await primary.ScalarAsync<string>($"SELECT coalesce(max(wait_event), 'none') FROM pg_stat_activity WHERE pid = {pid}"));
+        }
+        finally
+        {
+            await primary.ExecuteAsync("ALTER SYSTEM RESET synchronous_standby_names");
+            await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        }
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => write);
+        await Poll.UntilAsync(async () => await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog") == 1,
+            TimeSpan.FromSeconds(10), "the write to commit once the standby is released");
+        await Poll.UntilAsync(async () => await primary.ScalarAsync<string>($"SELECT coalesce(max(state), 'gone') FROM pg_stat_activity WHERE pid = {pid}") == "idle",
+            TimeSpan.FromSeconds(10), "the write's session to return to the pool");
+        Assert.Equal(unknownBefore, metrics.DbWriteUnknownOutcomes.Value);
+        Assert.Equal(retriesBefore, PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value));
+        Assert.DoesNotContain("canceling wait for synchronous replication", primary.ReadLog(), StringComparison.Ordinal);
+    }
+
     /// <summary>The pid of the service's writer session waiting on <paramref name="waitEventType"/>.</summary>
     private static async Task<int> WaitingBackendAsync(PostgresServer primary, string waitEventType)
     {

@@ -76,7 +76,9 @@ public sealed class Database<TContext> where TContext : DbContext
     /// Only a connection lost after COMMIT was sent leaves the outcome unknown: that is answered 503 with
     /// <c>outcomeUnknown</c> and never replayed. COMMIT itself gets no cancellation token: a client hanging up must not
     /// turn a write into an unknown outcome. EF Core's automatic savepoints are off: the unit is all or nothing, and a
-    /// failed attempt is rolled back and run again as a whole.</summary>
+    /// failed attempt is rolled back and run again as a whole. A unit must therefore let database exceptions through:
+    /// once a statement has failed, PostgreSQL aborts the transaction, and without a savepoint to return to it turns
+    /// the COMMIT into a ROLLBACK without an error, so a unit that caught one would answer success for nothing.</summary>
     public Task<T> WriteAsync<T>(Func<TContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
         _retry.ExecuteAsync(static async (state, ct) =>
         {
