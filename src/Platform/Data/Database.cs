@@ -55,12 +55,11 @@ public sealed class Database<TContext> where TContext : DbContext
             _metrics.DbReads.WithLabels(DbRole.Reader).Inc();
             return result;
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested &&
-                                  (e is TimeoutException || DatabaseFailures.Classify(e, Phase.Work).Kind == FailureKind.Transient))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && DatabaseFailures.ReaderFallback(e) is { } markDown)
         {
-            _readerAvailability.MarkDown(e);
-            _metrics.DbReaderFallbacks.WithLabels("unavailable").Inc();
-            Activity.Current?.AddEvent(new ActivityEvent("reader unavailable: falling back to the writer"));
+            if (markDown) _readerAvailability.MarkDown(e);
+            _metrics.DbReaderFallbacks.WithLabels(markDown ? "unavailable" : "read_failed").Inc();
+            Activity.Current?.AddEvent(new ActivityEvent(markDown ? "reader unavailable: falling back to the writer" : "read failed on the reader: answered by the writer"));
             return await ReadFromWriterAsync(query, cancellationToken);
         }
         finally
@@ -77,7 +76,9 @@ public sealed class Database<TContext> where TContext : DbContext
     /// Only a connection lost after COMMIT was sent leaves the outcome unknown: that is answered 503 with
     /// <c>outcomeUnknown</c> and never replayed. COMMIT itself gets no cancellation token: a client hanging up must not
     /// turn a write into an unknown outcome. EF Core's automatic savepoints are off: the unit is all or nothing, and a
-    /// failed attempt is rolled back and run again as a whole.</summary>
+    /// failed attempt is rolled back and run again as a whole. A unit must therefore let database exceptions through:
+    /// once a statement has failed, PostgreSQL aborts the transaction, and without a savepoint to return to it turns
+    /// the COMMIT into a ROLLBACK without an error, so a unit that caught one would answer success for nothing.</summary>
     public Task<T> WriteAsync<T>(Func<TContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
         _retry.ExecuteAsync(static async (state, ct) =>
         {
