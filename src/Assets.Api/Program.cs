@@ -2,7 +2,7 @@ using Assets.Api;
 using Assets.Api.Assets;
 using Platform;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(Commands.HostOptions(args));
 builder.AddPlatform();
 builder.AddAssets();
 

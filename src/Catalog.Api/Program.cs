@@ -2,7 +2,7 @@ using Catalog.Api;
 using Catalog.Api.Products;
 using Platform;
 
-var builder = WebApplication.CreateBuilder(args);
+var builder = WebApplication.CreateBuilder(Commands.HostOptions(args));
 builder.AddPlatform();
 builder.AddCatalog();
 

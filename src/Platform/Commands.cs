@@ -28,6 +28,13 @@ public sealed record PlatformCommand(string Name, string Description, Func<IServ
 /// exit 2; a bad configuration or secrets file exits 1 with one line naming what is wrong.</summary>
 public static class Commands
 {
+    /// <summary>What <c>WebApplication.CreateBuilder</c> gets: the arguments of the form <c>--key=value</c> only, the
+    /// host's configuration ("--environment=Staging", and every setting a test host passes). Given the rest, the
+    /// command-line configuration provider would throw a FormatException for a token it cannot parse ("-n=5") before
+    /// anything could print the usage; <see cref="RunPlatformAsync"/> judges every argument instead.</summary>
+    public static WebApplicationOptions HostOptions(string[] args) =>
+        new() { Args = [.. args.Where(a => a.StartsWith("--", StringComparison.Ordinal) && a.IndexOf('=', StringComparison.Ordinal) > 2)] };
+
     /// <summary>Runs the subcommand named by the arguments, or the server when there is none.
     /// Returns the process exit code.</summary>
     public static async Task<int> RunPlatformAsync(this WebApplication app, string[] args)

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Platform;
 
@@ -19,8 +20,13 @@ public static class HealthTags
     public const string Ready = "ready";
 
     /// <summary>Shared dependencies (writer, reader, Catalog, S3): reported as Degraded on /health/ready and in the
-    /// dependency_up metric, never as unready. Register them with failureStatus Degraded and a timeout.</summary>
+    /// dependency_up metric, never as unready, and each transition logged once (Warning when it goes down, Information
+    /// when it is back). Register them with failureStatus Degraded and a timeout.</summary>
     public const string Dependency = "dependency";
+
+    /// <summary>With <see cref="Dependency"/>: the dependency's own code logs its transitions (the reader's mark-down,
+    /// which also says where reads go), so the health checks do not log them a second time.</summary>
+    public const string LogsOwnTransitions = "logs-own-transitions";
 }
 
 /// <summary>Process-wide lifecycle facts the probes report.</summary>
@@ -55,7 +61,7 @@ internal static class Health
             o.Period = TimeSpan.FromSeconds(5);
             o.Predicate = check => check.Tags.Contains(HealthTags.Dependency);
         });
-        builder.Services.AddSingleton<IHealthCheckPublisher, DependencyMetricsPublisher>();
+        builder.Services.AddSingleton<IHealthCheckPublisher, DependencyPublisher>();
     }
 
     public static void MapPlatformHealth(this IEndpointRouteBuilder endpoints)
@@ -130,12 +136,34 @@ internal static class Health
                 : HealthCheckResult.Healthy());
     }
 
-    private sealed class DependencyMetricsPublisher(PlatformMetrics metrics) : IHealthCheckPublisher
+    /// <summary>Publishes each dependency's state to dependency_up and logs its transitions, once each: the health
+    /// check service's own per-probe results are not logged (see Logging), so an outage of the writer, Catalog or S3
+    /// is one Warning with the check's description and exception, its end one Information line.</summary>
+    private sealed class DependencyPublisher(PlatformMetrics metrics, ILogger<DependencyPublisher> logger) : IHealthCheckPublisher
     {
+        // The publisher service runs one report at a time.
+        private readonly Dictionary<string, bool> _up = [];
+
         public Task PublishAsync(HealthReport report, CancellationToken cancellationToken)
         {
             foreach (var (name, entry) in report.Entries)
-                metrics.DependencyUp.WithLabels(name).Set(entry.Status == HealthStatus.Healthy ? 1 : 0);
+            {
+                var up = entry.Status == HealthStatus.Healthy;
+                metrics.DependencyUp.WithLabels(name).Set(up ? 1 : 0);
+                // A dependency found up at start is no transition; one found down is.
+                var wasUp = _up.TryGetValue(name, out var previous) ? previous : true;
+                _up[name] = up;
+                if (up == wasUp || entry.Tags.Contains(HealthTags.LogsOwnTransitions)) continue;
+                if (up)
+                {
+                    logger.LogInformation("Dependency {Dependency} available again", name);
+                }
+                else
+                {
+                    logger.LogWarning(entry.Exception, "Dependency {Dependency} unavailable: {Reason}", name,
+                        entry.Description ?? entry.Exception?.GetBaseException().Message ?? entry.Status.ToString());
+                }
+            }
             return Task.CompletedTask;
         }
     }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Configuration;
@@ -38,16 +39,17 @@ internal static class Logging
             // Framework chatter that duplicates the request log line or is only useful when debugging the framework.
             .MinimumLevel.Override("Microsoft.AspNetCore", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.EntityFrameworkCore", LogEventLevel.Warning)
-            // The health check service logs every unhealthy probe result at Error (a readiness probe during start-up
-            // included). Probes report through their answers and dependency_up; transitions are logged where they happen.
-            .MinimumLevel.Override("Microsoft.Extensions.Diagnostics.HealthChecks", LogEventLevel.Fatal)
             .MinimumLevel.Override("Microsoft.Extensions.Http", LogEventLevel.Warning)
-            // Authentication registers data protection, whose hosted service creates a key ring at start and warns
-            // that its keys are not persisted or encrypted. Nothing here protects data that outlives the process (no
-            // cookies, no antiforgery), and the provider in use is ephemeral (AddPlatform): the warnings are noise.
-            .MinimumLevel.Override("Microsoft.AspNetCore.DataProtection", LogEventLevel.Error)
+            // Polly's telemetry logs every retried attempt of a resilient HttpClient (Warning) and the last one (Error),
+            // per request. A dependency outage is reported once per request by the exception handler (Warning, naming
+            // the dependency) and once per transition by the dependency checks; the retries would bury both.
+            .MinimumLevel.Override("Polly", LogEventLevel.Fatal)
             .MinimumLevel.Override("System.Net.Http.HttpClient", LogEventLevel.Warning)
             .MinimumLevel.Override("Microsoft.Hosting.Lifetime", LogEventLevel.Information)
+            // The health check service logs every check's result (HealthCheckEnd) on every probe, Unhealthy at Error (a
+            // readiness probe during start-up included). Probes report through their answers and dependency_up, and
+            // dependency transitions are logged once each (Health); a check that throws is still logged.
+            .Filter.ByExcluding(IsProbeResult)
             .Enrich.FromLogContext()
             // Formatting and writing happen on a background thread, so a slow stdout (a busy node's container
             // runtime) never stalls requests. A full buffer drops lines rather than blocking traffic.
@@ -65,6 +67,11 @@ internal static class Logging
         builder.Services.AddSingleton<IDiagnosticContext>(sp => sp.GetRequiredService<DiagnosticContext>());
     }
 
+    private static bool IsProbeResult(LogEvent log) =>
+        log.Properties.TryGetValue("SourceContext", out var source) && source is ScalarValue { Value: "Microsoft.Extensions.Diagnostics.HealthChecks.DefaultHealthCheckService" } &&
+        log.Properties.TryGetValue("EventId", out var id) && id is StructureValue eventId &&
+        eventId.Properties.Any(p => p.Name == "Name" && p.Value is ScalarValue { Value: "HealthCheckEnd" });
+
     public static void UsePlatformRequestLogging(this IApplicationBuilder app, IConfiguration configuration)
     {
         var options = configuration.GetSection(LoggingOptions.Section).Get<LoggingOptions>() ?? new LoggingOptions();
@@ -73,8 +80,12 @@ internal static class Logging
         {
             o.Logger = app.ApplicationServices.GetRequiredService<Serilog.Core.Logger>();
             o.MessageTemplate = "HTTP {RequestMethod} {RequestPath} responded {StatusCode} in {Elapsed:0.0} ms";
+            // A dependency outage (503, DependencyUnavailableException) is not a bug: Warning, like the handler's line
+            // naming the dependency and the cause. Error is kept for what is one.
             o.GetLevel = (context, _, exception) =>
-                exception is not null || context.Response.StatusCode >= 500 ? LogEventLevel.Error : LogEventLevel.Information;
+                exception is null && context.Response.StatusCode < 500 ? LogEventLevel.Information
+                : context.Features.Get<IExceptionHandlerFeature>()?.Error is DependencyUnavailableException ? LogEventLevel.Warning
+                : LogEventLevel.Error;
             o.EnrichDiagnosticContext = (diagnostics, context) =>
             {
                 diagnostics.Set("RequestScheme", context.Request.Scheme);

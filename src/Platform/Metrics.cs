@@ -104,7 +104,7 @@ public sealed class PlatformMetrics : IDisposable
             DbCommandDuration.WithLabels(role);
             DbReads.WithLabels(role);
         }
-        foreach (var reason in new[] { "unavailable", "marked_down" }) DbReaderFallbacks.WithLabels(reason);
+        foreach (var reason in new[] { "unavailable", "marked_down", "read_failed" }) DbReaderFallbacks.WithLabels(reason);
         foreach (var reason in RetryReasons.All) DbWriterRetries.WithLabels(reason);
         foreach (var outcome in new[] { "success", "failure" }) SecretsReloads.WithLabels(outcome);
     }
@@ -159,7 +159,11 @@ public sealed class PlatformMetrics : IDisposable
         /// <summary>Serialization failure or deadlock (40001, 40P01): the transaction was rolled back as a whole.</summary>
         public const string Conflict = "conflict";
 
-        public static readonly IReadOnlyList<string> All = [ReadOnly, Connection, Conflict];
+        /// <summary>A connect or command timeout before COMMIT: retried within the budget, the pool left as it is (a
+        /// slow or overloaded server is not a dead one).</summary>
+        public const string Timeout = "timeout";
+
+        public static readonly IReadOnlyList<string> All = [ReadOnly, Connection, Conflict, Timeout];
     }
 }
 

@@ -1,6 +1,9 @@
 using System.Reflection;
+using System.Xml.Linq;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.AspNetCore.DataProtection.XmlEncryption;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -46,9 +49,17 @@ public static class PlatformExtensions
         builder.AddGracefulShutdown();
         builder.AddPlatformForwardedHeaders();
         builder.Services.AddOpenApi();
-        // Nothing here protects data that must outlive the process (no cookies, no antiforgery): an in-memory key
-        // ring, never written to the read-only file system.
-        builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+        // Authentication registers data protection, whose hosted service creates a key at start. Nothing here
+        // protects data that must outlive the process (no cookies, no antiforgery), so the key ring lives in memory,
+        // never on the read-only file system. Both are set explicitly: left unset, the key manager falls back to a
+        // repository of its own choosing and warns about it (and UseEphemeralDataProtectionProvider does not reach it,
+        // aspnetcore#54234); a key that never leaves memory has nothing to be encrypted against.
+        builder.Services.AddDataProtection();
+        builder.Services.Configure<KeyManagementOptions>(o =>
+        {
+            o.XmlRepository = new InMemoryXmlRepository();
+            o.XmlEncryptor = new NullXmlEncryptor();
+        });
         return builder;
     }
 
@@ -78,4 +89,20 @@ public static class PlatformExtensions
 
     /// <summary>API requests are logged and measured; probes and scrapes never are.</summary>
     private static bool IsApi(HttpContext context) => !PlatformPaths.IsManagement(context.Request.Path);
+
+    /// <summary>The data-protection key ring, in memory only: it dies with the process.</summary>
+    private sealed class InMemoryXmlRepository : IXmlRepository
+    {
+        private readonly List<XElement> _elements = [];
+
+        public IReadOnlyCollection<XElement> GetAllElements()
+        {
+            lock (_elements) return [.. _elements.Select(e => new XElement(e))];
+        }
+
+        public void StoreElement(XElement element, string friendlyName)
+        {
+            lock (_elements) _elements.Add(new XElement(element));
+        }
+    }
 }

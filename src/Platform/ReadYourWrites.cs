@@ -105,7 +105,11 @@ public static class ReadYourWritesExtensions
     }
 
     internal static void IssueToken(HttpResponse response, TimeProvider time) =>
-        response.Headers[ReadYourWritesOptions.Header] = time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        response.Headers[ReadYourWritesOptions.Header] = Token(time);
+
+    /// <summary>A token issued now: the value of <see cref="ReadYourWritesOptions.Header"/> a write answers with. A
+    /// client of another service sends one to pin a read to that service's writer (a row it has not seen replayed).</summary>
+    public static string Token(TimeProvider time) => time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
 
     /// <summary>Marks a request whose token is fresh.</summary>
     private sealed class PinnedToWriter

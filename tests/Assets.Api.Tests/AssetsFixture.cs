@@ -52,6 +52,10 @@ public sealed class AssetsFixture : IAsyncLifetime
         Catalog = ServiceProcess.Start(CatalogEnvironment.Project, catalogSettings);
         Catalog.UseToken(CatalogEnvironment.WriteToken);
         Assets = StartAssets();
+        // The AWS SDK finds credentials in the process environment (as a pod's IRSA variables): for the host in this
+        // process, that is the test process's.
+        foreach (var (key, value) in S3.ServiceSettings(Bucket).Where(s => s.Key.StartsWith("AWS_", StringComparison.Ordinal)))
+            Environment.SetEnvironmentVariable(key, value);
         InProcess = new InProcessService<Program>(AssetsSettings());
         await Task.WhenAll(Catalog.WaitReadyAsync(), Assets.WaitReadyAsync());
     }

@@ -47,7 +47,57 @@ public sealed class DependencyTests(AssetsFixture fixture, ITestOutputHelper out
         await AssertReadyButDegradedAsync(assets, "catalog");
         using var list = await assets.Api.GetAsync(new Uri($"api/v1/products/{productId}/assets", UriKind.Relative));
         Assert.Equal(HttpStatusCode.OK, list.StatusCode);
+
+        // An outage is not a bug: its 503s are logged at Warning, the request lines included, never at Error (during a
+        // failover every failed request would otherwise page whoever alerts on error logs).
+        await Poll.UntilAsync(() => RequestLines(assets, 503).Count == 8, TimeSpan.FromSeconds(10), "the 503s' request lines");
+        Assert.All(RequestLines(assets, 503), level => Assert.Equal("warn", level));
+        Assert.DoesNotContain(assets.LogDocuments(), log => log!.RootElement.GetProperty("log").GetProperty("level").GetString() is "error" or "fatal");
     }
+
+    /// <summary>Levels of the request lines that answered <paramref name="status"/>.</summary>
+    private static List<string> RequestLines(ServiceProcess service, int status) =>
+        [.. service.LogDocuments().Select(d => d!.RootElement)
+            .Where(log => log.TryGetProperty("http", out var http) && http.TryGetProperty("response", out var response) &&
+                          response.TryGetProperty("status_code", out var code) && code.GetInt32() == status)
+            .Select(log => log.GetProperty("log").GetProperty("level").GetString()!)];
+
+    [Fact]
+    public async Task ADependencyOutageLogsOneWarningAndItsEndOneInformationLine()
+    {
+        await using var catalog = new TcpForwarder(fixture.Catalog.ApiPort);
+        await using var assets = fixture.StartAssets(new Dictionary<string, string> { ["CatalogClient__BaseUrl"] = $"http://127.0.0.1:{catalog.Port}/" });
+        await assets.WaitReadyAsync();
+        await DependencyUpAsync(assets, "catalog", 1);
+
+        catalog.Refuse();
+        await DependencyUpAsync(assets, "catalog", 0);
+        // Several probes while it is down (/health/ready runs the checks too): none is logged.
+        for (var i = 0; i < 3; i++)
+            using (await assets.Management.GetAsync(new Uri("health/ready", UriKind.Relative))) { }
+        catalog.Resume();
+        await DependencyUpAsync(assets, "catalog", 1);
+        await Poll.UntilAsync(() => Transitions(assets).Any(t => t.Level == "info"), TimeSpan.FromSeconds(10), "the line saying Catalog is back");
+
+        var transitions = Transitions(assets);
+        Assert.Collection(transitions,
+            down =>
+            {
+                Assert.Equal("warn", down.Level);
+                Assert.Contains("Catalog unreachable", down.Message, StringComparison.Ordinal);
+            },
+            up => Assert.Equal("info", up.Level));
+        Assert.DoesNotContain(assets.LogDocuments(), log => log!.RootElement.GetProperty("message").GetString()!.StartsWith("Health check", StringComparison.Ordinal));
+    }
+
+    private static IReadOnlyList<(string Level, string Message)> Transitions(ServiceProcess service) =>
+        [.. service.LogDocuments().Select(d => d!.RootElement)
+            .Where(log => log.GetProperty("message").GetString()!.StartsWith("Dependency catalog", StringComparison.Ordinal))
+            .Select(log => (log.GetProperty("log").GetProperty("level").GetString()!, log.GetProperty("message").GetString()!))];
+
+    private static Task DependencyUpAsync(ServiceProcess service, string dependency, int up) =>
+        Poll.UntilAsync(async () => await service.MetricAsync("dependency_up", $"dependency=\"{dependency}\"") == up,
+            TimeSpan.FromSeconds(20), $"dependency_up{{dependency=\"{dependency}\"}} to be {up}");
 
     [Fact]
     public async Task WithS3DownTheEndpointsThatNeedItAnswer503WhileReadinessStays200()

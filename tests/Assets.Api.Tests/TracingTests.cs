@@ -56,8 +56,13 @@ public sealed class TracingTests(AssetsFixture fixture)
     {
         // Readiness probes run the dependency checks: make sure some have run, then look for their calls.
         for (var i = 0; i < 3; i++) using (await fixture.Assets.Management.GetAsync(new Uri("health/ready", UriKind.Relative))) { }
-        await fixture.Otlp.WaitForAsync(spans => spans.Any(s => s.ServiceName == "assets"), TimeSpan.FromSeconds(10), "any assets span");
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // Then a request of its own: spans are exported in the order they end, so once its span has arrived, any
+        // span of the probes before it has too.
+        var marker = Guid.NewGuid();
+        using (await fixture.Assets.Api.GetAsync(new Uri($"api/v1/assets/{marker}", UriKind.Relative))) { }
+        await fixture.Otlp.WaitForAsync(spans => spans.Any(s => s.ServiceName == "assets" && s.Kind == OtlpSpanKind.Server &&
+                                                                s.Attributes.Values.Any(v => v.Contains(marker.ToString(), StringComparison.Ordinal))),
+            TimeSpan.FromSeconds(10), "the marker request's span");
 
         var probes = fixture.Otlp.Spans.Where(s => s.Attributes.Values.Any(v =>
             v.Contains(Guid.Empty.ToString(), StringComparison.Ordinal) || v.Contains("health-probe", StringComparison.Ordinal))).ToList();

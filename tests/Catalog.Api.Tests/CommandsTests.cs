@@ -40,6 +40,10 @@ public sealed class CommandsTests(CatalogFixture fixture)
     [Theory]
     [InlineData("nonsense")]
     [InlineData("smoke", "--base-url", "http://127.0.0.1:1/", "--iterations", "many")]
+    // What the configuration provider for the command line could not parse (a FormatException before Main could answer).
+    [InlineData("-n=5")]
+    // A short switch among settings: the usage, not a stack trace from the configuration provider.
+    [InlineData("--environment=Staging", "-x")]
     public async Task BadArgumentsPrintTheUsageAndExitTwo(params string[] args)
     {
         var settings = CatalogEnvironment.Configuration("Host=127.0.0.1;Database=catalog", "", fixture.Environment.Secrets.Path);

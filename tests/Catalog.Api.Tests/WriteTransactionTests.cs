@@ -1,6 +1,9 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
+using Platform;
 using TestKit;
 using Xunit.Abstractions;
 using static TestKit.CatalogHttp;
@@ -46,6 +49,96 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         Assert.Equal(0, unknown);
         Assert.True(retried >= 1, "no write met a terminated connection");
         Assert.Equal(skus.Count, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = ANY(ARRAY['{string.Join("','", skus)}'])", "catalog"));
+    }
+
+    [Fact]
+    public async Task WritesOnPooledConnectionsTheServerEndedForIdlingAreRetriedWithoutAFailure()
+    {
+        // A host whose writer sessions end after one idle second (idle_session_timeout, as a server or a proxy in
+        // front of it may be set): PostgreSQL ends such a session with FATAL 57P05, which a pooled connection only
+        // reads when it is next used, before COMMIT. Set for this host's sessions only, so the shared service and the
+        // reader are untouched.
+        var primary = Primary;
+        await using var host = fixture.InProcessWith(new Dictionary<string, string>
+        {
+            ["Database__Writer"] = primary.ServiceConnectionString("catalog") + ";Options=-c idle_session_timeout=1000",
+        });
+        using var api = host.CreateClient();
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", CatalogEnvironment.WriteToken);
+        var metrics = host.Services.GetRequiredService<PlatformMetrics>();
+        // Fill the host's pool: connections opened at once are distinct sessions, idle in the pool once closed.
+        var pool = host.Services.GetRequiredService<Platform.Data.DataSources>().Writer;
+        var connections = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => pool.OpenConnectionAsync().AsTask()));
+        var pids = connections.Select(c => c.ProcessID).ToList();
+        foreach (var connection in connections) await connection.DisposeAsync();
+        await Poll.UntilAsync(async () => await primary.ScalarAsync<long>(
+                $"SELECT count(*) FROM pg_stat_activity WHERE pid IN ({string.Join(',', pids)})") == 0,
+            TimeSpan.FromSeconds(30), "the server to end the host's idle writer sessions");
+        var opened = pids.Count;
+
+        var retriesBefore = metrics.DbWriterRetries.WithLabels(PlatformMetrics.RetryReasons.Connection).Value;
+        var skus = Enumerable.Range(0, 16).Select(_ => NewSku()).ToList();
+        var responses = await Task.WhenAll(skus.Select(async sku =>
+        {
+            using var response = await api.PostAsJsonAsync("api/v1/products", Product(sku));
+            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+        }));
+
+        var retried = metrics.DbWriterRetries.WithLabels(PlatformMetrics.RetryReasons.Connection).Value - retriesBefore;
+        Figures.Record(output, "pooled writer sessions ended by idle_session_timeout", $"{opened} ended; " +
+            $"{responses.Count(r => r.StatusCode == HttpStatusCode.Created)} of {skus.Count} writes created, {retried} retried");
+        Assert.All(responses, r => Assert.True(r.StatusCode == HttpStatusCode.Created, $"{(int)r.StatusCode}: {r.Body}"));
+        Assert.True(retried >= 1, "no write met a session the server had ended");
+        Assert.Equal(0, metrics.DbWriteUnknownOutcomes.Value);
+        Assert.Equal(skus.Count, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = ANY(ARRAY['{string.Join("','", skus)}'])", "catalog"));
+    }
+
+    [Fact]
+    public async Task AnExhaustedPoolIsAnswered503AtOnceAndLeavesThePoolAsItIs()
+    {
+        // One pooled writer connection, held by a write waiting on a lock: the next write finds the pool exhausted.
+        var primary = Primary;
+        await using var host = fixture.InProcessWith(new Dictionary<string, string>
+        {
+            ["Database__MaxPoolSize"] = "1",
+            ["Database__WriterConnectTimeout"] = "00:00:01",
+            // Far above the pool's one-second wait: a retried exhaustion would answer only after it.
+            ["Database__WriterRetryBudget"] = "00:00:30",
+        });
+        using var api = host.CreateClient();
+        api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", CatalogEnvironment.WriteToken);
+        var metrics = host.Services.GetRequiredService<PlatformMetrics>();
+        await CreateAsync(api);
+        var retriesBefore = PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value);
+
+        await using var locker = new NpgsqlConnection(primary.AdminConnectionString("catalog"));
+        await locker.OpenAsync();
+        await using var transaction = await locker.BeginTransactionAsync();
+        await using (var command = new NpgsqlCommand("LOCK TABLE catalog.products IN ACCESS EXCLUSIVE MODE", locker, transaction))
+            await command.ExecuteNonQueryAsync();
+        var held = api.PostAsJsonAsync("api/v1/products", Product());
+        var pid = await WaitingBackendAsync(primary, "Lock");
+
+        var clock = Stopwatch.StartNew();
+        using (var exhausted = await api.PostAsJsonAsync("api/v1/products", Product()))
+        {
+            clock.Stop();
+            Figures.Record(output, "writer pool exhausted", $"503 after {clock.ElapsedMilliseconds} ms (connect timeout 1 s, retry budget 30 s)");
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, exhausted.StatusCode);
+            Assert.NotNull(exhausted.Headers.RetryAfter);
+            var problem = await ProblemAsync(exhausted);
+            Assert.Equal("writer", problem.GetProperty("dependency").GetString());
+            Assert.False(problem.GetProperty("outcomeUnknown").GetBoolean());
+        }
+        Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(10));
+        await transaction.RollbackAsync();
+        using (var response = await held)
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+
+        // The pool was not cleared: the held connection went back to it and serves the next write.
+        await CreateAsync(api);
+        Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM pg_stat_activity WHERE pid = {pid}"));
+        Assert.Equal(retriesBefore, PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value));
     }
 
     [Fact]
@@ -113,6 +206,54 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         }
         // It did commit locally, once.
         Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
+    }
+
+    [Fact]
+    public async Task AClientHangingUpWhileCommitWaitsLeavesTheWriteCommittedAndKnown()
+    {
+        var primary = Primary;
+        var sku = NewSku();
+        // In-process, the client's cancellation aborts the request (RequestAborted) before Cancel returns, so what the
+        // request's token would do to COMMIT has happened by the time the test looks.
+        using var api = fixture.InProcessClient();
+        var metrics = fixture.InProcess.Services.GetRequiredService<PlatformMetrics>();
+        await CreateAsync(api);
+        var unknownBefore = metrics.DbWriteUnknownOutcomes.Value;
+        var retriesBefore = PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value);
+
+        // Waiting for a synchronous standby that never confirms, the primary holds every COMMIT.
+        await primary.ExecuteAsync("ALTER SYSTEM SET synchronous_standby_names = 'nobody'");
+        await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        int pid;
+        Task<HttpResponseMessage> write;
+        using var hangUp = new CancellationTokenSource();
+        try
+        {
+            await Poll.UntilAsync(async () => await primary.ScalarAsync<string>("SHOW synchronous_standby_names") == "nobody", TimeSpan.FromSeconds(10),
+                "synchronous_standby_names to apply");
+            write = api.PostAsJsonAsync("api/v1/products", Product(sku), hangUp.Token);
+            pid = await WaitingBackendAsync(primary, "IPC' AND wait_event = 'SyncRep");
+            await hangUp.CancelAsync();
+
+            // Had COMMIT been given the request's token, Npgsql would have sent a cancel request: PostgreSQL stops the
+            // wait ("canceling wait for synchronous replication due to user request") with the transaction committed
+            // locally but unconfirmed by the standby.
+            Assert.Equal("SyncRep", await primary.ScalarAsync<string>($"SELECT coalesce(max(wait_event), 'none') FROM pg_stat_activity WHERE pid = {pid}"));
+        }
+        finally
+        {
+            await primary.ExecuteAsync("ALTER SYSTEM RESET synchronous_standby_names");
+            await primary.ExecuteAsync("SELECT pg_reload_conf()");
+        }
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => write);
+        await Poll.UntilAsync(async () => await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog") == 1,
+            TimeSpan.FromSeconds(10), "the write to commit once the standby is released");
+        await Poll.UntilAsync(async () => await primary.ScalarAsync<string>($"SELECT coalesce(max(state), 'gone') FROM pg_stat_activity WHERE pid = {pid}") == "idle",
+            TimeSpan.FromSeconds(10), "the write's session to return to the pool");
+        Assert.Equal(unknownBefore, metrics.DbWriteUnknownOutcomes.Value);
+        Assert.Equal(retriesBefore, PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value));
+        Assert.DoesNotContain("canceling wait for synchronous replication", primary.ReadLog(), StringComparison.Ordinal);
     }
 
     /// <summary>The pid of the service's writer session waiting on <paramref name="waitEventType"/>.</summary>

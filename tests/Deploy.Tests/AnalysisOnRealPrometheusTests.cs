@@ -12,12 +12,15 @@ namespace Deploy.Tests;
 /// (Debian's 2.42) scraping real Catalog processes with the rendered PodMonitor's interval and relabellings, the smoke
 /// run exactly as the rendered Job runs it, every rendered query sent through Prometheus' HTTP API with the args Argo
 /// Rollouts substitutes, and every rendered condition evaluated by Argo Rollouts' expression engine
-/// (<see cref="AnalysisJudge"/>). Three releases are judged at once against one Prometheus, so the test costs one
-/// pre-promotion initialDelay plus one post-promotion window:
+/// (<see cref="AnalysisJudge"/>). Three releases are judged at once against one Prometheus, so the test costs the smoke,
+/// one pre-promotion initialDelay (counted from the smoke step's end, as the Rollout's separate steps count it) and one
+/// post-promotion window:
 /// - healthy: every metric Successful, before and after setWeight 100;
 /// - broken (loses its database after start-up, answers 5xx): Failed;
 /// - idle (no request reaches it: its smoke went to the stable pods, which is what a smoke aimed at a fixed ping or
-///   pong Service does every other release): Failed before promotion, Inconclusive after;
+///   pong Service does every other release): Failed before promotion; after it, Inconclusive where the release waits
+///   for a person (prod) and Successful where it promotes itself without users (dev, staging), each environment's
+///   rendered post-promotion template judged on the same samples;
 /// while the stable pods get steady background traffic (Assets' health check of Catalog) that must not count.</summary>
 public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
 {
@@ -41,16 +44,26 @@ public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
     public async Task TheRenderedAnalysesPassAHealthyReleaseAndFailABrokenOrIdleOneOnARealPrometheus()
     {
         var total = Stopwatch.StartNew();
-        var chart = await ChartRendering.RenderAsync(Service, ChartRendering.ValuesFiles(Service, "prod"), $"analysis.postPromotion.window={PostPromotionWindow}");
-        var production = await ChartRendering.RenderAsync(Service, "prod");
+        // Each environment's templates, the post-promotion one with the shorter window and nothing else changed.
+        var posts = new Dictionary<string, JsonObject>();
+        foreach (var environment in ChartRendering.Environments)
+        {
+            var shortened = await ChartRendering.RenderAsync(Service, ChartRendering.ValuesFiles(Service, environment), $"analysis.postPromotion.window={PostPromotionWindow}");
+            var deployed = (await ChartRendering.RenderAsync(Service, environment)).Get("AnalysisTemplate", Service + "-post-promotion");
+            var deployedWindow = deployed.Arr("spec.metrics")[0]!.Str("initialDelay")!;
+            posts[environment] = shortened.Get("AnalysisTemplate", Service + "-post-promotion");
+            Assert.Equal(deployed.ToJsonString().Replace(deployedWindow, PostPromotionWindow, StringComparison.Ordinal), posts[environment].ToJsonString());
+        }
+        var chart = await ChartRendering.RenderAsync(Service, "prod");
         var rollout = chart.Get("Rollout");
+        var smokeTemplate = chart.Get("AnalysisTemplate", Service + "-smoke");
         var pre = chart.Get("AnalysisTemplate", Service + "-pre-promotion");
-        var post = chart.Get("AnalysisTemplate", Service + "-post-promotion");
-        // The post-promotion template run here is production's with the shorter window, nothing else.
-        var productionWindow = production.Get("AnalysisTemplate", Service + "-post-promotion").Arr("spec.metrics")[0]!.Str("initialDelay")!;
-        Assert.Equal(production.Get("AnalysisTemplate", Service + "-post-promotion").ToJsonString().Replace(productionWindow, PostPromotionWindow, StringComparison.Ordinal), post.ToJsonString());
-        Assert.Equal(production.Get("AnalysisTemplate", Service + "-pre-promotion").ToJsonString(), pre.ToJsonString());
+        var post = posts["prod"];
         var windowQuery = WindowRequestsQuery(post);
+        // Two scrapes of the smoke's requests fit in the initialDelay that follows the smoke's step.
+        var initialDelay = Duration(pre.Arr("spec.metrics").Select(m => m!.Str("initialDelay")).OfType<string>().Distinct().Single());
+        var scrapeInterval = Duration(Assert.Single(chart.Get("PodMonitor").Arr("spec.podMetricsEndpoints"))!.Str("interval")!);
+        Assert.True(initialDelay >= 2 * scrapeInterval, $"initialDelay {initialDelay} holds fewer than two scrapes ({scrapeInterval})");
 
         // One database for all (the stable pods and two releases), and one release whose database goes away.
         await using var cluster = await PostgresCluster.StartAsync();
@@ -99,13 +112,17 @@ public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
         lostWriter.Refuse();
         lostReader.Refuse();
 
-        // The AnalysisRun of step 2 starts: the smoke Job (exactly its rendered args and environment, against the
-        // release's pods instead of <name>-canary) and, after initialDelay, the Prometheus metrics.
+        // Step 2's AnalysisRun: the smoke Job (exactly its rendered args and environment, against the release's pods
+        // instead of <name>-canary). Step 3's starts when it has passed (the healthy and the idle release's; the broken
+        // one's fails, which would abort its release there: its queries are judged all the same, at the same time), and
+        // its Prometheus metrics wait initialDelay from then.
         var analysisStart = Stopwatch.StartNew();
         var smokeTargets = new Dictionary<string, ServiceProcess> { ["healthy"] = healthy, ["broken"] = broken, ["idle"] = stable };
-        var smokes = smokeTargets.ToDictionary(t => t.Key, t => StartSmoke(pre, rollout, t.Value));
-        var initialDelay = Duration(pre.Arr("spec.metrics").Select(m => m!.Str("initialDelay")).OfType<string>().Distinct().Single());
-        await WaitUntilAsync(analysisStart, initialDelay);
+        var smokes = smokeTargets.ToDictionary(t => t.Key, t => StartSmoke(smokeTemplate, rollout, t.Value));
+        await Task.WhenAll(smokes["healthy"].Exited, smokes["idle"].Exited).WaitAsync(TimeSpan.FromMinutes(2));
+        var smokeSeconds = analysisStart.Elapsed.TotalSeconds;
+        var preStart = Stopwatch.StartNew();
+        await WaitUntilAsync(preStart, initialDelay);
 
         var verdicts = new Dictionary<string, Dictionary<string, (string Value, string Phase)>>();
         foreach (var (release, smoke) in smokes)
@@ -121,7 +138,7 @@ public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
         foreach (var (release, hash) in s_releases.Append(new("stable", StableHash)))
             preRequests[release] = await ScalarAsync(prometheus, $"sum(http_request_duration_seconds_count{{namespace=\"{ChartRendering.Namespace}\",service=\"{Service}\",rollouts_pod_template_hash=\"{hash}\"}})");
 
-        // setWeight 100: users reach the releases (the idle one still gets nothing), then step 5's AnalysisRun
+        // setWeight 100: users reach the releases (the idle one still gets nothing), then step 6's AnalysisRun
         // judges the window after its initialDelay.
         var postStart = Stopwatch.StartNew();
         // Users come a few seconds later, so that the sample `offset <window>` finds at the verdict (taken a moment
@@ -137,24 +154,28 @@ public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
         {
             windowRequests[release] = await ScalarAsync(prometheus, windowQuery.Replace("{{args.canary-hash}}", hash, StringComparison.Ordinal));
         }
-        foreach (var (release, hash) in s_releases)
+        var environmentVerdicts = new Dictionary<string, Dictionary<string, Dictionary<string, (string Value, string Phase)>>>();
+        foreach (var (environment, template) in posts)
         {
-            postVerdicts[release] = await JudgeAsync(prometheus, post, hash);
+            environmentVerdicts[environment] = [];
+            foreach (var (release, hash) in s_releases) environmentVerdicts[environment][release] = await JudgeAsync(prometheus, template, hash);
         }
+        foreach (var release in s_releases.Keys) postVerdicts[release] = environmentVerdicts["prod"][release];
         var labelNames = await prometheus.LabelNamesAsync();
         await stopBackground.CancelAsync();
         var backgroundRequests = await background;
 
         foreach (var (release, metrics) in verdicts)
         {
-            Figures.Record(output, "Analysis on real Prometheus", $"{release} release, pre-promotion after {initialDelay.TotalSeconds:0} s: "
+            Figures.Record(output, "Analysis on real Prometheus", $"{release} release, pre-promotion {initialDelay.TotalSeconds:0} s after the smoke step: "
                 + string.Join(", ", metrics.Select(m => $"{m.Key} {m.Value.Value} {m.Value.Phase}")) + $"; {preRequests[release]} requests counted");
             Figures.Record(output, "Analysis on real Prometheus", $"{release} release, post-promotion window {PostPromotionWindow} ({users[release]} user requests): "
-                + string.Join(", ", postVerdicts[release].Select(m => $"{m.Key} {m.Value.Value} {m.Value.Phase}")) + $"; {windowRequests[release]} requests in the window");
+                + string.Join(", ", postVerdicts[release].Select(m => $"{m.Key} {m.Value.Value} {m.Value.Phase}")) + $"; {windowRequests[release]} requests in the window; "
+                + string.Join(", ", environmentVerdicts.Select(e => $"{e.Key}: {string.Join("/", e.Value[release].Values.Select(v => v.Phase).Distinct())}")));
         }
         Figures.Record(output, "Analysis on real Prometheus", $"stable pods (background {backgroundRequests} health checks, {preRequests["stable"]} counted), judged by the same pre-promotion queries: "
             + string.Join(", ", stableVerdicts.Select(m => $"{m.Key} {m.Value.Value} {m.Value.Phase}")));
-        Figures.Record(output, "Analysis on real Prometheus", $"timings: pre-promotion verdicts {preSeconds:0} s after the run started, post-promotion verdicts {postStart.Elapsed.TotalSeconds:0} s after setWeight 100, test {total.Elapsed.TotalSeconds:0} s in all");
+        Figures.Record(output, "Analysis on real Prometheus", $"timings: smoke step {smokeSeconds:0} s, pre-promotion verdicts {preSeconds:0} s after the smoke started, post-promotion verdicts {postStart.Elapsed.TotalSeconds:0} s after setWeight 100, test {total.Elapsed.TotalSeconds:0} s in all");
 
         // The healthy release passes everything, before and after it takes the traffic.
         Assert.All(verdicts["healthy"], m => Assert.True(m.Value.Phase == "Successful", $"healthy {m.Key}: {m.Value}"));
@@ -164,18 +185,78 @@ public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
         Assert.Equal("Failed", verdicts["broken"]["success-rate"].Phase);
         Assert.Equal("Failed", postVerdicts["broken"]["success-rate"].Phase);
         // The idle one: its smoke passed (against the stable pods), but Prometheus has nothing of its own: Failed,
-        // then Inconclusive after setWeight 100 (the Rollout pauses for a person).
+        // then, after setWeight 100, Inconclusive where a person promotes (prod: the Rollout pauses for them) and
+        // Successful where the release promotes itself in an environment without users (dev, staging: it would
+        // otherwise pause with nobody to answer).
         Assert.Equal("Successful", verdicts["idle"]["smoke"].Phase);
         Assert.All(verdicts["idle"].Where(m => m.Key != "smoke"), m => Assert.True(m.Value.Phase == "Failed", $"idle {m.Key}: {m.Value}"));
         Assert.All(postVerdicts["idle"], m => Assert.True(m.Value.Phase == "Inconclusive", $"idle post-promotion {m.Key}: {m.Value}"));
+        foreach (var environment in new[] { "dev", "staging" })
+        {
+            Assert.All(environmentVerdicts[environment]["idle"], m => Assert.True(m.Value.Phase == "Successful", $"idle post-promotion in {environment} {m.Key}: {m.Value}"));
+            // Traffic that does come there is judged as in prod.
+            Assert.All(environmentVerdicts[environment]["healthy"], m => Assert.True(m.Value.Phase == "Successful", $"healthy post-promotion in {environment} {m.Key}: {m.Value}"));
+            Assert.Equal("Failed", environmentVerdicts[environment]["broken"]["success-rate"].Phase);
+        }
         // The background traffic was there and would have passed the idle release had it counted for it.
         Assert.True(backgroundRequests >= 100, $"only {backgroundRequests} background requests");
         Assert.All(stableVerdicts, m => Assert.True(m.Value.Phase == "Successful", $"stable {m.Key}: {m.Value}"));
         // The post-promotion window holds the users' requests and not the smoke's (counted since the process start).
         Assert.Equal(users["healthy"].ToString(CultureInfo.InvariantCulture), windowRequests["healthy"]);
-        Assert.True(double.Parse(preRequests["healthy"], CultureInfo.InvariantCulture) >= 2 * SmokeIterations(pre), $"the smoke's requests were not all counted: {preRequests["healthy"]}");
+        Assert.True(double.Parse(preRequests["healthy"], CultureInfo.InvariantCulture) >= 2 * SmokeIterations(smokeTemplate), $"the smoke's requests were not all counted: {preRequests["healthy"]}");
         // Issue 13, item 9: no series carries a label Prometheus renamed because the application's clashed with a target label.
         Assert.DoesNotContain(labelNames, n => n.StartsWith("exported_", StringComparison.Ordinal));
+    }
+
+    /// <summary>A release whose every request after setWeight 100 is a 5xx, on pods that never answered anything else
+    /// (e.g. restarted after the smoke, counters reset): no success series exists, so the success rate's numerator
+    /// must be 0, not absent — an absent numerator empties the result, which is Inconclusive in prod and Successful
+    /// where only the failureCondition is rendered. Judged by promtool's PromQL engine (Debian's 2.42, the same as the
+    /// test above) on the series such pods expose, then by Argo Rollouts' expression engine with each environment's
+    /// conditions.</summary>
+    [Fact]
+    public async Task AReleaseAnsweringOnly5xxAfterPromotionFailsInEveryEnvironment()
+    {
+        const string Hash = "4d5e6f7a8b";
+        var directory = Directory.CreateTempSubdirectory("post-promotion-5xx-");
+        try
+        {
+            foreach (var environment in ChartRendering.Environments)
+            {
+                var template = (await ChartRendering.RenderAsync(Service, environment)).Get("AnalysisTemplate", Service + "-post-promotion");
+                var metric = template.Arr("spec.metrics").Single(m => m!.Str("name") == "success-rate")!;
+                var query = metric.Str("provider.prometheus.query")!.Replace("{{args.canary-hash}}", Hash, StringComparison.Ordinal);
+                var window = Duration(metric.Str("initialDelay")!);
+                var series = $"http_request_duration_seconds_count{{namespace=\"{ChartRendering.Namespace}\",service=\"{Service}\",rollouts_pod_template_hash=\"{Hash}\",route=\"/api/v1/products\",method=\"GET\",code=\"503\"}}";
+                // 30 s scrapes, 10 more 503s each, from the window's start; judged at its end.
+                var steps = (int)(window / TimeSpan.FromSeconds(30));
+                var test = new JsonObject
+                {
+                    ["rule_files"] = new JsonArray(),
+                    ["tests"] = new JsonArray(new JsonObject
+                    {
+                        ["interval"] = "30s",
+                        ["input_series"] = new JsonArray(new JsonObject { ["series"] = series, ["values"] = $"0+10x{2 * steps}" }),
+                        ["promql_expr_test"] = new JsonArray(new JsonObject
+                        {
+                            ["expr"] = query,
+                            ["eval_time"] = $"{2 * steps * 30}s",
+                            ["exp_samples"] = new JsonArray(new JsonObject { ["labels"] = "{}", ["value"] = 0 }),
+                        }),
+                    }),
+                };
+                var file = Path.Combine(directory.FullName, $"{environment}.test.yml");
+                await File.WriteAllTextAsync(file, test.ToJsonString());
+                var (exitCode, promtool) = await Tool.RunRawAsync(DeployTools.Promtool, ["test", "rules", file]);
+
+                Assert.True(exitCode == 0, $"{environment}: the success rate of an all-5xx window is not 0:\n{promtool}");
+                Assert.Equal("Failed", await AnalysisJudge.JudgeAsync(new Measurement(["0"], metric.Str("successCondition"), metric.Str("failureCondition"))));
+            }
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
     }
 
     /// <summary>The pod Kubernetes would run for the Rollout's template in a ReplicaSet with this hash.</summary>
@@ -196,9 +277,9 @@ public sealed class AnalysisOnRealPrometheusTests(ITestOutputHelper output)
 
     /// <summary>Starts the smoke Job's container command: its rendered args and env, --base-url pointed at the pods
     /// the Job's Service (the Rollout's canaryService) would reach.</summary>
-    private static ServiceProcess StartSmoke(JsonObject pre, JsonObject rollout, ServiceProcess target)
+    private static ServiceProcess StartSmoke(JsonObject smokeTemplate, JsonObject rollout, ServiceProcess target)
     {
-        var container = pre.Arr("spec.metrics").Single(m => m!.Node("provider.job") is not null)!.Arr("provider.job.spec.template.spec.containers")[0]!;
+        var container = smokeTemplate.Arr("spec.metrics").Single(m => m!.Node("provider.job") is not null)!.Arr("provider.job.spec.template.spec.containers")[0]!;
         var args = container.Arr("args").Select(a => a!.ToString()).ToArray();
         var at = Array.IndexOf(args, "--base-url");
         Assert.Equal($"{rollout.Str("spec.strategy.canary.canaryService")}:8080", new Uri(args[at + 1]).Authority);

@@ -101,8 +101,8 @@ public sealed record BuildspecRun(int ExitCode, string Output, string[] Calls, s
 /// <summary>A stand-in for ECR as the buildspec uses it, kept in files: repositories with immutable tags
 /// (<c>docker push</c> or <c>helm push</c> of an existing tag fails, as ECR answers "tag invalid ... immutable";
 /// <c>put-image</c> of an existing tag fails with ImageAlreadyExistsException or ImageTagAlreadyExistsException),
-/// images by digest with their manifest, scan findings per digest (none unless set), and put-image failures to
-/// inject. The aws, docker and helm stubs act on it; each logs its command line to $CALLS.</summary>
+/// images by digest with their manifest, scan findings per digest (none unless set), put-image and describe-images
+/// failures to inject, and batch-delete-image refused as CI's role refuses it. The aws, docker and helm stubs act on it; each logs its command line to $CALLS.</summary>
 public sealed class FakeEcr(string root)
 {
     public string Root { get; } = root;
@@ -124,6 +124,10 @@ public sealed class FakeEcr(string root)
     public void FindingsForEveryImage(string repository, string severityCountsJson) => Findings(repository, "_any", severityCountsJson);
 
     public void FailPutImage(string repository) => File.WriteAllText(System.IO.Path.Combine(Root, "fail-put-image-" + repository.Replace('/', '_')), "");
+
+    /// <summary>describe-images on this repository answers AccessDenied (a role without the permission, a wrong
+    /// account): the build must not take it for a missing tag.</summary>
+    public void DenyDescribeImages(string repository) => File.WriteAllText(System.IO.Path.Combine(Root, "deny-describe-images-" + repository.Replace('/', '_')), "");
 
     public string? Digest(string repository, string tag)
     {
@@ -162,6 +166,7 @@ public sealed class FakeEcr(string root)
             case "$cmd" in
               get-login-password) echo token ;;
               describe-images)
+                [ -f "$ECR_STATE/deny-describe-images-${repo//\//_}" ] && { echo "An error occurred (AccessDeniedException) when calling the DescribeImages operation" >&2; exit 254; }
                 [ -f "$dir/tags/$tag" ] || { echo "An error occurred (ImageNotFoundException): $repo:$tag" >&2; exit 254; }
                 cat "$dir/tags/$tag" ;;
               wait) [ -d "$dir/images/$digest" ] || { echo "Waiter ImageScanComplete failed: no image $digest" >&2; exit 255; } ;;
@@ -178,7 +183,7 @@ public sealed class FakeEcr(string root)
                   exit 254
                 fi
                 echo "$found" > "$dir/tags/$tag"; echo '{"image":{}}' ;;
-              batch-delete-image) rm -f "$dir/tags/$tag"; echo '{"imageIds":[]}' ;;
+              batch-delete-image) echo "An error occurred (AccessDeniedException): CI's role may not call ecr:BatchDeleteImage" >&2; exit 254 ;;
             esac
             """),
         ("docker", """

@@ -4,7 +4,7 @@ namespace Deploy.Tests;
 
 /// <summary>buildspec.yml's publishing (issue 13, item 8), run against a stand-in ECR with ECR's immutable-tag rules
 /// (<see cref="FakeEcr"/>): a tag Image Updater can pick appears only after every image's scan passed, both services'
-/// tags appear together or not at all, and a re-run after a partial push finishes the job; and the optional
+/// tags appear once a run (or a re-run after a partial push) finishes, and nothing is ever deleted; and the optional
 /// SonarQube step runs exactly when its server and token are configured.</summary>
 public sealed class BuildspecPublishTests
 {
@@ -35,6 +35,7 @@ public sealed class BuildspecPublishTests
             Assert.DoesNotContain($"docker push {Registry}/{repository}:{Tag}", calls);
         }
         Assert.True(calls.FindIndex(c => c.StartsWith("helm push", StringComparison.Ordinal)) > calls.FindLastIndex(c => c.StartsWith("aws ecr put-image", StringComparison.Ordinal)));
+        NeverDeletes(run);
     }
 
     [Theory]
@@ -53,10 +54,14 @@ public sealed class BuildspecPublishTests
         Assert.Equal(publishes, run.Calls.Any(c => c.StartsWith("helm push", StringComparison.Ordinal)));
         // The candidates stay (the lifecycle expires them), invisible to Image Updater.
         Assert.All(s_repositories, r => Assert.NotNull(run.Ecr.Digest(r, "candidate-" + Tag)));
+        NeverDeletes(run);
     }
 
+    /// <summary>No rollback: a tag this run added stays (Image Updater may already have pinned it), the run fails, and a
+    /// re-run adds the rest (ReRunningAfterAPartialPushPublishesWhatTheRegistryHolds, "both candidates, catalog tagged").
+    /// The stand-in ECR refuses BatchDeleteImage as CI's role does (CiCanNeitherDeleteNorExpireImages).</summary>
     [Fact]
-    public async Task WhenOneServicesTagCannotBeAddedTheTagsThisRunAddedAreRemoved()
+    public async Task WhenOneServicesTagCannotBeAddedTheOtherStaysAndTheBuildAsksForARerun()
     {
         var buildspec = await BuildspecFile.LoadAsync();
 
@@ -64,11 +69,60 @@ public sealed class BuildspecPublishTests
             registry: ecr => ecr.FailPutImage("assets"));
 
         Assert.NotEqual(0, run.ExitCode);
-        Assert.Contains(run.Calls, c => c.StartsWith($"aws ecr put-image --repository-name catalog --image-tag {Tag}", StringComparison.Ordinal));
-        Assert.All(s_repositories, r => Assert.Null(run.Ecr.Digest(r, Tag)));
+        Assert.Equal(run.Ecr.Digest("catalog", "candidate-" + Tag), run.Ecr.Digest("catalog", Tag));
+        Assert.Null(run.Ecr.Digest("assets", Tag));
+        NeverDeletes(run);
         Assert.DoesNotContain(run.Calls, c => c.StartsWith("helm push", StringComparison.Ordinal));
-        Assert.Contains("removed it from: catalog", run.Output, StringComparison.Ordinal);
+        Assert.Contains("re-run the build", run.Output, StringComparison.Ordinal);
     }
+
+    /// <summary>Only ImageNotFoundException means "no such tag": an error that says nothing about the tag (here
+    /// AccessDenied on describe-images) stops the build before it pushes anything over what may exist.</summary>
+    [Fact]
+    public async Task AnErrorReadingTheRegistryIsNotTakenForAMissingTag()
+    {
+        var buildspec = await BuildspecFile.LoadAsync();
+
+        using var run = await buildspec.RunAsync(BuildspecTests.PostBuild(buildspec), BuildspecTests.BuildEnvironment(Tag, push: true),
+            registry: ecr => ecr.DenyDescribeImages("assets"));
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("AccessDeniedException", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(run.Calls, c => c.StartsWith($"docker push {Registry}/assets:", StringComparison.Ordinal));
+        Assert.DoesNotContain(run.Calls, c => c.StartsWith("aws ecr put-image", StringComparison.Ordinal));
+    }
+
+    /// <summary>Every role of the pipeline module (the CodeBuild roles, CodePipeline's, EventBridge's), every statement
+    /// of every policy attached to them (static and dynamic), evaluated as IAM matches actions (case-insensitive, * and ? wildcards): nothing lets CI delete an image
+    /// or a tag (BatchDeleteImage deletes the image with its last tag: AWS ECR API reference), delete a repository, or
+    /// rewrite the lifecycle that keeps pinned charts and keep-* holds, on any repository including charts/service.</summary>
+    [Fact]
+    public async Task CiCanNeitherDeleteNorExpireImages()
+    {
+        var pipeline = (await TerraformTree.LoadRepositoryAsync())["modules/pipeline"];
+        var attached = pipeline.Resources("aws_iam_role_policy").Select(p => TerraformConsole.Unwrap(p.Text("policy")!)).ToList();
+        var documents = pipeline.Data("aws_iam_policy_document").Where(d => attached.Any(a => a.StartsWith($"data.aws_iam_policy_document.{d.Name}", StringComparison.Ordinal))).ToList();
+        // The CodeBuild roles' (codebuild_common, push) and the pipeline's and EventBridge's: nothing of CI may.
+        Assert.Subset(documents.Select(d => d.Name).ToHashSet(), new HashSet<string> { "codebuild_common", "push" });
+        var statements = documents.SelectMany(d => d.NestedAll("statement")
+            .Concat(TerraformConfig.Bodies(d.Body["dynamic"]?["statement"]).SelectMany(dynamic => TerraformConfig.Bodies(dynamic["content"])))).ToList();
+        Assert.Contains(statements, s => s["actions"]!.AsArray().Any(a => a!.ToString() == "ecr:PutImage"));
+
+        foreach (var action in new[] { "ecr:BatchDeleteImage", "ecr:DeleteRepository", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy", "ecr:SetRepositoryPolicy" })
+        {
+            var allowing = statements.Where(s => (s["effect"]?.ToString() ?? "Allow") == "Allow"
+                && (s["actions"] as JsonArray ?? []).Any(a => IamWildcard(a!.ToString(), action))).ToList();
+            Assert.True(allowing.Count == 0, $"CI's role may {action}: {string.Join(", ", allowing.Select(s => s["sid"]))}");
+            Assert.All(statements, s => Assert.Null(s["not_actions"]));
+        }
+    }
+
+    private static bool IamWildcard(string pattern, string action) =>
+        System.Text.RegularExpressions.Regex.IsMatch(action, "^" + System.Text.RegularExpressions.Regex.Escape(pattern).Replace("\\*", ".*", StringComparison.Ordinal).Replace("\\?", ".", StringComparison.Ordinal) + "$",
+            System.Text.RegularExpressions.RegexOptions.IgnoreCase);
+
+    private static void NeverDeletes(BuildspecRun run) =>
+        Assert.DoesNotContain(run.Calls, c => c.StartsWith("aws ecr batch-delete-image", StringComparison.Ordinal));
 
     public static TheoryData<string> PartialPushes() => ["catalog candidate", "both candidates, catalog tagged", "everything"];
 
@@ -103,6 +157,7 @@ public sealed class BuildspecPublishTests
         }
         Assert.Equal(earlier == "everything", !run.Calls.Any(c => c.StartsWith("helm push", StringComparison.Ordinal)));
         Assert.Equal(run.Ecr.Digest("charts/service", "0.1.0-" + Tag), images["chart"]!["digest"]!.ToString());
+        NeverDeletes(run);
     }
 
     [Fact]

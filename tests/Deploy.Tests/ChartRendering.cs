@@ -39,14 +39,35 @@ public static class ChartRendering
         return data;
     }
 
-    /// <summary>Values files of a deployment, in the order Argo CD passes them: the image pin, the service defaults,
-    /// then the environment.</summary>
+    /// <summary>A deployment's values as Argo CD passes them to Helm: its values files (<see cref="ArgoValueFiles"/>), then
+    /// the Helm parameter image.tag (the image pin's tag, argocd/services.yaml), which Argo CD passes with --set after
+    /// every values file; here a values file of that one key, last.</summary>
     public static string[] ValuesFiles(string service, string environment) =>
+        [.. ArgoValueFiles(service, environment), s_tagFiles.GetOrAdd($"{environment}/{service}", _ => TagFile(PinnedTag(service, environment)))];
+
+    /// <summary>The Application's valueFiles, in order: the service defaults, then the environment.</summary>
+    public static string[] ArgoValueFiles(string service, string environment) =>
     [
-        Repo.PathOf("deploy", "image-pins", environment, service + ".yaml"),
         Repo.PathOf("deploy", "helm", "values", service + ".yaml"),
         Repo.PathOf("deploy", "gitops", "envs", environment, service + ".yaml"),
     ];
+
+    /// <summary>The image tag of the pin Image Updater writes (deploy/image-pins/&lt;env&gt;/&lt;service&gt;.yaml, key image.tag).</summary>
+    public static string PinnedTag(string service, string environment)
+    {
+        var pin = Repo.PathOf("deploy", "image-pins", environment, service + ".yaml");
+        var match = System.Text.RegularExpressions.Regex.Match(File.ReadAllText(pin), @"(?m)^image:\s*\n(?:\s+.*\n)*?\s+tag:\s*""?([^""\s]+)");
+        return match.Success ? match.Groups[1].Value : throw new InvalidOperationException($"{pin} has no image.tag");
+    }
+
+    private static readonly ConcurrentDictionary<string, string> s_tagFiles = new();
+
+    private static string TagFile(string tag)
+    {
+        var file = Path.Combine(Directory.CreateTempSubdirectory("image-tag-").FullName, "image-tag.json");
+        File.WriteAllText(file, new JsonObject { ["image"] = new JsonObject { ["tag"] = tag } }.ToJsonString());
+        return file;
+    }
 
     public static Task<ChartManifests> RenderAsync(string service, string environment) =>
         s_rendered.GetOrAdd($"{service}/{environment}", _ => new Lazy<Task<ChartManifests>>(() =>
@@ -65,9 +86,29 @@ public static class ChartRendering
     }
 
     /// <summary>Runs <c>helm template</c>: its exit code and its output (the manifests, or the error).</summary>
-    public static async Task<(int ExitCode, string Output)> TemplateAsync(string release, IEnumerable<string> valuesFiles, params string[] set)
+    public static Task<(int ExitCode, string Output)> TemplateAsync(string release, IEnumerable<string> valuesFiles, params string[] set) =>
+        TemplateChartAsync(ChartDirectory, release, valuesFiles, set);
+
+    /// <summary>Renders and validates a packaged chart (<see cref="PackageAsync"/>).</summary>
+    public static async Task<ChartManifests> RenderChartAsync(string chart, string release, IEnumerable<string> valuesFiles, params string[] set)
     {
-        var args = new List<string> { "template", release, ChartDirectory, "--namespace", Namespace };
+        var (exitCode, yaml) = await TemplateChartAsync(chart, release, valuesFiles, set);
+        if (exitCode != 0) throw new InvalidOperationException($"helm template {release} {chart} failed:\n{yaml}");
+        return await ValidateAsync(yaml);
+    }
+
+    /// <summary>The chart packaged as CodeBuild packages a build (buildspec.yml: helm package --version
+    /// &lt;Chart.yaml version&gt;-&lt;tag&gt; --app-version &lt;tag&gt;), into a directory the caller deletes.</summary>
+    public static async Task<string> PackageAsync(string version, string appVersion, string destination)
+    {
+        await Tool.RunAsync(DeployTools.Helm, ["package", ChartDirectory, "--version", version, "--app-version", appVersion, "--destination", destination]);
+        var package = Path.Combine(destination, $"service-{version}.tgz");
+        return File.Exists(package) ? package : throw new InvalidOperationException($"helm package wrote no {package}");
+    }
+
+    private static async Task<(int ExitCode, string Output)> TemplateChartAsync(string chart, string release, IEnumerable<string> valuesFiles, string[] set)
+    {
+        var args = new List<string> { "template", release, chart, "--namespace", Namespace };
         foreach (var file in valuesFiles) args.AddRange(["--values", file]);
         foreach (var value in set) args.AddRange(["--set", value]);
         return await Tool.RunRawAsync(DeployTools.Helm, args);

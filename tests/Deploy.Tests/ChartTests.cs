@@ -42,7 +42,7 @@ public sealed class ChartTests
         var pre = rendered.Get("AnalysisTemplate", service + "-pre-promotion").Arr("spec.metrics").Select(m => m!.AsObject()).ToList();
         var post = rendered.Get("AnalysisTemplate", service + "-post-promotion").Arr("spec.metrics").Select(m => m!.AsObject()).ToList();
 
-        var smoke = pre.Single(m => m.Node("provider.job") is not null);
+        var smoke = Assert.Single(rendered.Get("AnalysisTemplate", service + "-smoke").Arr("spec.metrics"))!;
         var container = smoke.Arr("provider.job.spec.template.spec.containers")[0]!;
         Assert.Equal(image, container.Str("image"));
         var args = container.Arr("args").Select(a => a!.ToString()).ToList();
@@ -50,12 +50,13 @@ public sealed class ChartTests
         Assert.Equal($"http://{service}-canary:8080", args[args.IndexOf("--base-url") + 1]);
         Assert.True(int.Parse(args[args.IndexOf("--iterations") + 1]) >= 50, "too few smoke iterations to judge a success rate");
 
-        var queries = pre.Concat(post).Where(m => m.Node("provider.prometheus") is not null).ToList();
+        var queries = pre.Concat(post).ToList();
         Assert.Equal(4, queries.Count);
         Assert.All(queries, metric =>
         {
             Assert.NotNull(metric.Str("initialDelay"));
-            Assert.StartsWith("len(result) > 0 && ", metric.Str("successCondition"), StringComparison.Ordinal);
+            Assert.NotNull(metric.Node("provider.prometheus"));
+            Assert.StartsWith("len(result) > 0 && ", metric.Str("successCondition") ?? metric.Str("failureCondition"), StringComparison.Ordinal);
             var query = metric.Str("provider.prometheus.query")!;
             Assert.Contains($"service=\"{service}\"", query, StringComparison.Ordinal);
             Assert.Contains("rollouts_pod_template_hash=\"{{args.canary-hash}}\"", query, StringComparison.Ordinal);
@@ -63,10 +64,14 @@ public sealed class ChartTests
             // A range selector would make the verdict depend on Prometheus' version and on increase()'s first sample.
             Assert.DoesNotMatch(@"\[[0-9]+[smh]\]", query);
         });
-        // After setWeight 100 no traffic is not a failure but a question for a person (Inconclusive pauses).
-        Assert.All(post.Where(m => m.Node("provider.prometheus") is not null), metric =>
-            Assert.StartsWith("len(result) > 0 && ", metric.Str("failureCondition"), StringComparison.Ordinal));
+        // After setWeight 100 bad traffic fails; no traffic is a question for a person in prod (both conditions:
+        // Inconclusive pauses) and a pass where nobody would answer it (dev, staging: failureCondition only).
+        Assert.All(post, metric => Assert.StartsWith("len(result) > 0 && ", metric.Str("failureCondition"), StringComparison.Ordinal));
+        var pauses = rendered.Get("Rollout").Arr("spec.strategy.canary.steps").Any(step => step!.Node("pause") is not null);
+        Assert.Equal(environment == "prod", pauses);
+        Assert.All(post, metric => Assert.Equal(pauses, metric.Str("successCondition") is not null));
         Assert.All(pre, metric => Assert.Null(metric.Str("failureCondition")));
+        Assert.All(pre, metric => Assert.NotNull(metric.Str("successCondition")));
     }
 
     [Theory]

@@ -62,48 +62,46 @@ public sealed partial class GitOpsApplicationTests
         Assert.All(files, file => Assert.Contains(file, used));
     }
 
+    /// <summary>The Applications as the ApplicationSet controller generates them (<see cref="ApplicationSetRendering"/>:
+    /// the generators' parameters, Go's text/template), validated against the Application schema.</summary>
     [Fact]
     public async Task TheServicesApplicationSetGeneratesOneApplicationPerServiceAndEnvironmentFromFilesThatExist()
     {
-        var set = await GitOpsRepository.ApplicationSetAsync("services");
         var chartVersion = ChartVersion();
-        var generated = new List<string>();
+        var generated = new List<JsonObject>();
 
         foreach (var environment in GitOpsRepository.Environments)
         {
             var branch = BranchOf(environment);
-            var releasesPath = Substitute(set.Arr("spec.generators")[0]!.Arr("matrix.generators")[1]!.Arr("git.files")[0]!.Node("path")!.DeepClone(), environment, []).ToString();
-            var releases = await ChartRendering.YamlToJsonAsync(await File.ReadAllTextAsync(GitOpsRepository.WorkingTreePath(releasesPath)));
-            Assert.Equal(ChartRendering.Services.Order(StringComparer.Ordinal), releases[0]!.AsArray().Select(r => r!.Str("service")!).Order(StringComparer.Ordinal));
-
-            foreach (var release in releases[0]!.AsArray().Select(r => r!.AsObject()))
+            foreach (var service in ChartRendering.Services)
             {
-                var parameters = new Dictionary<string, string> { ["service"] = release.Str("service")!, ["chartVersion"] = release.Str("chartVersion")! };
-                var template = Substitute(set.Obj("spec.template").DeepClone(), environment, parameters).AsObject();
-                var service = parameters["service"];
-                generated.Add(template.Str("metadata.name")!);
+                var application = await ApplicationSetRendering.GenerateAsync(environment, service);
+                Assert.True(application is not null, $"no Application for {service} in {environment}");
+                generated.Add(application);
 
-                Assert.Equal($"{service}-{environment}", template.Str("metadata.name"));
-                Assert.Equal("studio", template.Str("spec.project"));
-                Assert.Equal(ChartRendering.Namespace, template.Str("spec.destination.namespace"));
-                Assert.Matches($@"^{Regex.Escape(chartVersion)}-{branch}-[0-9a-f]{{7}}$", parameters["chartVersion"]);
-
-                var sources = template.Arr("spec.sources").Select(s => s!.AsObject()).ToList();
+                Assert.Equal($"{service}-{environment}", application.Str("metadata.name"));
+                Assert.Equal("studio", application.Str("spec.project"));
+                Assert.Equal(ChartRendering.Namespace, application.Str("spec.destination.namespace"));
+                var sources = application.Arr("spec.sources").Select(s => s!.AsObject()).ToList();
                 var chart = sources.Single(s => s.Str("chart") is not null);
+                Assert.Matches($@"^{Regex.Escape(chartVersion)}-{branch}-[0-9a-f]{{7}}$", chart.Str("targetRevision"));
                 Assert.Equal($"{GitOpsRepository.Registry}/charts", chart.Str("repoURL"));
                 Assert.Equal("service", chart.Str("chart"));
                 Assert.Equal(service, chart.Str("helm.releaseName"));
                 Assert.Equal(GitOpsRepository.RepoUrl, sources.Single(s => s.Str("ref") == "values").Str("repoURL"));
-                Assert.Equal(GitOpsRepository.PinsRepoUrl, sources.Single(s => s.Str("ref") == "pins").Str("repoURL"));
 
-                // Argo CD passes exactly the files the chart tests render every deployment with (ChartTests).
-                var valueFiles = chart.Arr("helm.valueFiles").Select(f => Path.GetFullPath(GitOpsRepository.ValueFilePath(f!.ToString())));
-                Assert.Equal(ChartRendering.ValuesFiles(service, environment).Select(Path.GetFullPath), valueFiles);
+                // Argo CD passes exactly the files and the parameter the chart tests render every deployment with.
+                var valueFiles = chart.Arr("helm.valueFiles").Select(f => Path.GetFullPath(GitOpsRepository.ValueFilePath(f!.ToString()))).ToList();
+                Assert.Equal(ChartRendering.ArgoValueFiles(service, environment).Select(Path.GetFullPath), valueFiles);
                 Assert.All(valueFiles, f => Assert.True(File.Exists(f), $"{f} does not exist"));
+                var parameter = Assert.Single(chart.Arr("helm.parameters"))!;
+                Assert.Equal(("image.tag", ChartRendering.PinnedTag(service, environment)), (parameter.Str("name"), parameter.Str("value")));
             }
         }
 
-        Assert.Equal(6, generated.Distinct().Count());
+        Assert.Equal(6, generated.Select(a => a.Str("metadata.name")).Distinct().Count());
+        var applications = generated.Select(a => new JsonObject { ["apiVersion"] = "argoproj.io/v1alpha1", ["kind"] = "Application", ["metadata"] = a["metadata"]!.DeepClone(), ["spec"] = a["spec"]!.DeepClone() });
+        Assert.Empty(await GitOpsRepository.SchemaErrorsAsync(applications));
     }
 
     [Fact]
@@ -124,7 +122,7 @@ public sealed partial class GitOpsApplicationTests
     {
         var studio = (await GitOpsRepository.ArgoCdObjectsAsync()).Single(o => o.Str("kind") == "AppProject" && o.Str("metadata.name") == "studio");
 
-        Assert.Equal([GitOpsRepository.RepoUrl, GitOpsRepository.PinsRepoUrl, $"{GitOpsRepository.Registry}/charts"], studio.Arr("spec.sourceRepos").Select(r => r!.ToString()));
+        Assert.Equal([GitOpsRepository.RepoUrl, $"{GitOpsRepository.Registry}/charts"], studio.Arr("spec.sourceRepos").Select(r => r!.ToString()));
         var destination = Assert.Single(studio.Arr("spec.destinations"))!;
         Assert.Equal(ChartRendering.Namespace, destination.Str("namespace"));
         Assert.Equal("https://kubernetes.default.svc", destination.Str("server"));
@@ -139,7 +137,10 @@ public sealed partial class GitOpsApplicationTests
         foreach (var set in (await GitOpsRepository.ArgoCdObjectsAsync()).Where(o => o.Str("kind") == "ApplicationSet"))
         {
             var generator = set.Arr("spec.generators")[0]!;
-            var clusters = generator.Node("clusters") ?? generator.Arr("matrix.generators")[0]!.Node("clusters")!;
+            // The clusters generator, first at any depth of matrix nesting (services: matrix(matrix(clusters, releases), pins)).
+            var clusters = generator;
+            while (clusters.Node("clusters") is null) clusters = clusters.Arr("matrix.generators")[0]!;
+            clusters = clusters.Node("clusters")!;
             var expression = Assert.Single(clusters.Arr("selector.matchExpressions"))!;
             Assert.Equal("environment", expression.Str("key"));
             Assert.Equal(GitOpsRepository.Environments, expression.Arr("values").Select(v => v!.ToString()));

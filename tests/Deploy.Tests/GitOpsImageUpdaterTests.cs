@@ -23,10 +23,11 @@ public sealed partial class GitOpsImageUpdaterTests
             var image = Assert.Single(reference.Arr("images"))!;
             var gitConfig = reference.Obj("writeBackConfig.gitConfig");
 
-            // helmvalues:<path in the write-back repository>: the pin the services' Applications pass first.
+            // helmvalues:<path in the write-back repository>: the pin whose tag the services' ApplicationSet passes to
+            // Helm (ImagePinsIsolationTests.APinContributesItsImageTagAndNothingElse).
             Assert.Equal($"helmvalues:/{environment}/{service}.yaml", gitConfig.Str("writeBackTarget"));
-            var file = GitOpsRepository.ValueFilePath($"$pins/{environment}/{service}.yaml");
-            Assert.Equal(Path.GetFullPath(file), Path.GetFullPath(ChartRendering.ValuesFiles(service, environment)[0]));
+            var file = Path.Combine(GitOpsRepository.PinsRoot, environment, service + ".yaml");
+            Assert.Equal(await ApplicationSetRendering.PinPathAsync(environment, service), $"{environment}/{service}.yaml");
             var values = (await ChartRendering.YamlToJsonAsync(await File.ReadAllTextAsync(file)))[0]!;
             Assert.Equal(image.Str("imageName"), values.Str(image.Str("manifestTargets.helm.name")!));
             Assert.Matches(TagPattern(environment), values.Str(image.Str("manifestTargets.helm.tag")!));

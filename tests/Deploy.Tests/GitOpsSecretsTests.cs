@@ -115,6 +115,9 @@ public sealed partial class GitOpsSecretsTests
     {
         var services = await GitOpsRepository.ApplicationSetAsync("services");
         var used = services.Arr("spec.template.spec.sources").Select(s => s!.Str("repoURL")!).ToHashSet();
+        // The git generators' repositories too (the releases files, the image pins): the controller reads them with
+        // the same repository credentials.
+        used.UnionWith(System.Text.RegularExpressions.Regex.Matches(services.Arr("spec.generators").ToJsonString(), "\"repoURL\":\"([^\"]+)\"").Select(m => m.Groups[1].Value));
         used.UnionWith((await GitOpsRepository.PlatformApplicationsAsync(environment)).SelectMany(GitOpsRepository.Sources)
             .Select(s => s.Str("repoURL")!).Where(url => !url.StartsWith("https://", StringComparison.Ordinal)));
         var repositories = (await GitOpsRepository.LocalObjectsAsync(environment))

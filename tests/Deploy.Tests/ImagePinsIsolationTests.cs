@@ -45,53 +45,72 @@ public sealed class ImagePinsIsolationTests
     {
         var objects = await GitOpsRepository.ArgoCdObjectsAsync();
         var projects = objects.Where(o => o.Str("kind") == "AppProject").ToDictionary(p => p.Str("metadata.name")!);
-        var readers = projects.Where(p => p.Value.Arr("spec.sourceRepos").Any(r => r!.ToString() == GitOpsRepository.PinsRepoUrl)).Select(p => p.Key).ToList();
 
-        // Only the studio project may read the pins: namespace studio, nothing cluster-scoped, no quota or limits.
-        Assert.Equal(["studio"], readers);
+        // No project lets an Application source the pins; the services' ApplicationSet's generator alone reads them.
+        Assert.All(projects.Values, p => Assert.DoesNotContain(GitOpsRepository.PinsRepoUrl, p.Arr("spec.sourceRepos").Select(r => r!.ToString())));
+        Assert.DoesNotContain("*", projects["platform"].Arr("spec.sourceRepos").Select(r => r!.ToString()));
         Assert.Empty(projects["studio"].Arr("spec.clusterResourceWhitelist"));
         Assert.Equal([ChartRendering.Namespace], projects["studio"].Arr("spec.destinations").Select(d => d!.Str("namespace")));
-        Assert.DoesNotContain("*", projects["platform"].Arr("spec.sourceRepos").Select(r => r!.ToString()));
-
-        // No platform Application, and no ApplicationSet but the services', has a pins source.
         Assert.All(await GitOpsRepository.PlatformApplicationsAsync(environment), a =>
             Assert.DoesNotContain(GitOpsRepository.Sources(a), s => s.Str("repoURL") == GitOpsRepository.PinsRepoUrl));
         foreach (var set in objects.Where(o => o.Str("kind") == "ApplicationSet"))
         {
             var sources = (set.Node("spec.template.spec.sources") as JsonArray)?.Select(s => s!.AsObject()) ?? [set.Obj("spec.template.spec.source")];
-            var pins = sources.Where(s => s.Str("repoURL") == GitOpsRepository.PinsRepoUrl).ToList();
-            if (set.Str("metadata.name") != "services")
-            {
-                Assert.Empty(pins);
-                continue;
-            }
-            // In the services' Applications the pins are values only: a ref, no path (no manifests), no chart.
-            var pinSource = Assert.Single(pins);
-            Assert.Equal(["ref", "repoURL", "targetRevision"], pinSource.Select(p => p.Key).Order(StringComparer.Ordinal));
-            Assert.Equal("studio", set.Str("spec.template.spec.project"));
-            Assert.Equal("pins", pinSource.Str("ref"));
+            Assert.DoesNotContain(sources, s => s.Str("repoURL") == GitOpsRepository.PinsRepoUrl);
+            var readsPins = set.Arr("spec.generators").ToJsonString().Contains(GitOpsRepository.PinsRepoUrl, StringComparison.Ordinal);
+            Assert.Equal(set.Str("metadata.name") == "services", readsPins);
+            if (readsPins) Assert.Equal("studio", set.Str("spec.template.spec.project"));
         }
     }
 
-    /// <summary>A pin can only decide what the files after it leave open: Argo CD passes it first, the service's and the
-    /// environment's values files override it. The pins hold exactly the keys Image Updater writes; the repository it
-    /// writes is overridden by the environment's, and nothing after the pin sets the tag.</summary>
+    /// <summary>Issue 13.6: a pin contributes its image tag and nothing else. A pin that also sets chart values
+    /// (analysis off, an environment variable, an egress rule, another repository), or keys named like the other
+    /// generators' parameters, generates the same Application, byte for byte; another tag changes the image.tag
+    /// parameter alone; a pin without a tag generates no Application (missingkey=error). The generation is the
+    /// ApplicationSet controller's (<see cref="ApplicationSetRendering"/>), the chart render Argo CD's (values files,
+    /// then the parameter).</summary>
     [Theory]
     [MemberData(nameof(ChartRendering.Deployments), MemberType = typeof(ChartRendering))]
-    public async Task APinDecidesTheImageTagAndNothingElse(string service, string environment)
+    public async Task APinContributesItsImageTagAndNothingElse(string service, string environment)
     {
-        var files = ChartRendering.ValuesFiles(service, environment);
-        Assert.Equal(Path.Combine(GitOpsRepository.PinsRoot, environment, service + ".yaml"), files[0]);
-        var pin = (await ChartRendering.YamlToJsonAsync(await File.ReadAllTextAsync(files[0])))[0]!.AsObject();
-        var later = new List<JsonObject>();
-        foreach (var file in files[1..]) later.Add((await ChartRendering.YamlToJsonAsync(await File.ReadAllTextAsync(file)))[0]!.AsObject());
+        var pinFile = Path.Combine(GitOpsRepository.PinsRoot, environment, service + ".yaml");
+        var pinText = await File.ReadAllTextAsync(pinFile);
+        var pin = (await ChartRendering.YamlToJsonAsync(pinText))[0]!.AsObject();
+        var application = await ApplicationSetRendering.GenerateAsync(environment, service, pinText);
+        Assert.NotNull(application);
 
-        Assert.Equal(["image"], pin.Select(p => p.Key));
-        Assert.Equal(["repository", "tag"], pin.Obj("image").Select(p => p.Key).Order(StringComparer.Ordinal));
-        Assert.Contains(later, v => v.Str("image.repository") == pin.Str("image.repository"));
-        Assert.All(later, v => Assert.Null(v.Node("image.tag")));
+        var chart = application.Arr("spec.sources").Select(s => s!.AsObject()).Single(s => s.Str("chart") is not null);
+        var parameter = Assert.Single(chart.Arr("helm.parameters"))!;
+        Assert.Equal(("image.tag", pin.Str("image.tag"), "true"), (parameter.Str("name"), parameter.Str("value"), parameter.Str("forceString")));
+        Assert.DoesNotContain(chart.Arr("helm.valueFiles"), f => !f!.ToString().StartsWith("$values/", StringComparison.Ordinal));
+
+        var hostile = pin.DeepClone().AsObject();
+        hostile.Obj("image")["repository"] = "attacker.example/catalog";
+        hostile.Obj("image")["pullPolicy"] = "Always";
+        hostile["analysis"] = new JsonObject { ["enabled"] = false };
+        hostile["env"] = new JsonObject { ["Auth__Authority"] = "https://attacker.example" };
+        hostile["networkPolicy"] = new JsonObject { ["extraEgress"] = new JsonArray(new JsonObject { ["to"] = new JsonArray(new JsonObject { ["ipBlock"] = new JsonObject { ["cidr"] = "0.0.0.0/0" } }) }) };
+        hostile["service"] = service == "catalog" ? "assets" : "catalog";
+        hostile["chartVersion"] = "0.0.1-attacker";
+        hostile["server"] = "https://attacker.example";
+        hostile["metadata"] = new JsonObject { ["labels"] = new JsonObject { ["environment"] = "prod" } };
+        hostile["values"] = new JsonObject { ["image"] = "x" };
+        var fromHostile = await ApplicationSetRendering.GenerateAsync(environment, service, hostile.ToJsonString());
+        Assert.True(JsonNode.DeepEquals(application, fromHostile), $"a pin with more than a tag changes the Application:\n{fromHostile?.ToJsonString()}");
+
+        var retagged = pin.DeepClone().AsObject();
+        retagged.Obj("image")["tag"] = "prod-abcdef1";
+        var fromRetagged = (await ApplicationSetRendering.GenerateAsync(environment, service, retagged.ToJsonString()))!;
+        fromRetagged.Arr("spec.sources").Select(s => s!.AsObject()).Single(s => s.Str("chart") is not null).Arr("helm.parameters")[0]!.AsObject()["value"] = pin.Str("image.tag");
+        Assert.True(JsonNode.DeepEquals(application, fromRetagged));
+
+        Assert.Null(await ApplicationSetRendering.GenerateAsync(environment, service, "image:\n  repository: attacker.example/catalog\nanalysis:\n  enabled: false\n"));
+
+        // Argo CD's render of that Application: the values files, then --set image.tag; the image is the
+        // environment's repository at the pin's tag.
         var rendered = await ChartRendering.RenderAsync(service, environment);
-        Assert.Equal($"{pin.Str("image.repository")}:{pin.Str("image.tag")}", rendered.Get("Rollout").Arr("spec.template.spec.containers")[0]!.Str("image"));
+        var repository = (await ChartRendering.YamlToJsonAsync(await File.ReadAllTextAsync(ChartRendering.ArgoValueFiles(service, environment)[1])))[0]!.Str("image.repository");
+        Assert.Equal($"{repository}:{pin.Str("image.tag")}", rendered.Get("Rollout").Arr("spec.template.spec.containers")[0]!.Str("image"));
     }
 
     private sealed record Statement(bool Allow, IReadOnlyList<string> Actions, IReadOnlyList<string> Resources, IReadOnlyList<(string Test, string Variable, IReadOnlyList<string> Values)> Conditions);

@@ -86,6 +86,6 @@ public sealed class K8sSchemaTests
             .Replace("successCondition:", "successCondtion:", StringComparison.Ordinal));
 
         Assert.Contains(result.SchemaErrors, e => e.StartsWith("PodMonitor/catalog: /spec/podMetricEndpoints: unknown field", StringComparison.Ordinal));
-        Assert.Contains(result.SchemaErrors, e => e.StartsWith("AnalysisTemplate/catalog-pre-promotion: /spec/metrics/1/successCondtion: unknown field", StringComparison.Ordinal));
+        Assert.Contains(result.SchemaErrors, e => e.StartsWith("AnalysisTemplate/catalog-pre-promotion: /spec/metrics/0/successCondtion: unknown field", StringComparison.Ordinal));
     }
 }

@@ -118,11 +118,20 @@ public sealed partial class PlatformDurabilityTests
         Assert.Equal(platform.Str("elasticsearch.retentionDays.traces"), jaeger.Str("esIndexCleaner.numberOfDays"));
         Assert.Equal("true", jaeger.Str("esIndexCleaner.enabled"));
         var store = jaeger.Obj("userconfig").Obj("extensions").Obj("jaeger_storage").Obj("backends").Obj("primary_store").Obj("elasticsearch");
-        var cleanerEnv = jaeger.Arr("esIndexCleaner.extraEnv").ToDictionary(e => e!.Str("name")!, e => e!.Str("value"));
-        Assert.Equal(store.Str("indices.index_prefix"), cleanerEnv["ES_INDEX_PREFIX"]);
-        Assert.Equal(store.Str("auth.basic.username"), cleanerEnv["ES_USERNAME"]);
         Assert.All(new[] { "spans", "services" }, kind => Assert.Equal(nodes > 1 ? "1" : "0", store.Str($"indices.{kind}.replicas")));
-        Assert.Single(render.AddOn("jaeger").Objects, o => o.Kind == "CronJob" && o.Name == "jaeger-es-index-cleaner");
+        var cronJob = Assert.Single(render.AddOn("jaeger").Objects, o => o.Kind == "CronJob" && o.Name == "jaeger-es-index-cleaner");
+        var container = cronJob.Json.Arr("spec.jobTemplate.spec.template.spec.containers")[0]!;
+        var cleaner = JaegerIndexCleaner.Read(container, jaeger.Arr("esIndexCleaner.extraEnv").Select(e => e!.Str("name")!));
+        Assert.Equal(store.Str("auth.basic.username"), cleaner.Username);
+        // The indices Jaeger writes today and retentionDays + 1 days ago, as userconfig names them, and one of another
+        // family: the cleaner queries and deletes exactly the old Jaeger ones.
+        var today = DateTime.UtcNow.Date;
+        var written = new[] { "spans", "services" }.SelectMany(kind => new[] { today, today.AddDays(-cleaner.Days - 1) }.Select(day =>
+            (Name: JaegerIndexCleaner.IndexName(store.Str("indices.index_prefix"), kind == "spans" ? "jaeger-span-" : "jaeger-service-", store.Str($"indices.{kind}.date_layout")!, day), Created: day))).ToList();
+        written.Add(($"services-{today.AddDays(-90):yyyy.MM.dd}", today.AddDays(-90)));
+        var deleted = cleaner.Delete(written, DateTime.UtcNow);
+        Assert.Equal(written.Where(i => i.Created < today && i.Name.Contains("jaeger-", StringComparison.Ordinal)).Select(i => i.Name).Order(), deleted.Order());
+        Assert.Equal(4, written.Count(i => i.Name.StartsWith("jaeger-jaeger-", StringComparison.Ordinal)));
 
         // Snapshots: the repository is the backup bucket under elasticsearch/, the prefix the nodes' IRSA role may use;
         // SLM snapshots into it and expires them itself, so no S3 rule may delete files under that prefix.

@@ -94,7 +94,47 @@ public sealed partial class PostgresVaultLoginTests
         Assert.True(File.Exists(Path.GetFullPath(Path.Combine(TerraformTree.Root, "vault", "../../postgres/vault-login.sql"))));
         Assert.Equal("verify-full", provisioner["environment"]!["PGSSLMODE"]!.ToString());
         Assert.Contains("postgresql_grant_role.vault", options.Text("triggers_replace"), StringComparison.Ordinal);
+        Assert.Contains("filesha256(", options.Text("triggers_replace"), StringComparison.Ordinal);
         Assert.True(Assert.Single(vaultRoot.Resources("postgresql_grant_role")).Flag("with_admin_option"));
+    }
+
+    /// <summary>terraform_data re-runs its provisioner when triggers_replace changes (Terraform's terraform_data docs):
+    /// the expression, evaluated by terraform itself with the memberships' IDs given, changes when vault-login.sql
+    /// changes and not otherwise, so an edit of the grant reaches Aurora on the next apply.</summary>
+    [Fact]
+    public async Task EditingTheGrantFileReplaysItOnTheNextApply()
+    {
+        var vaultRoot = (await TerraformTree.LoadRepositoryAsync())["vault"];
+        var options = Assert.Single(vaultRoot.Resources("terraform_data"), r => r.Name == "vault_grant_options");
+        var expression = TerraformConsole.Unwrap(options.Text("triggers_replace")!);
+        var root = Directory.CreateTempSubdirectory("grant-trigger-");
+        try
+        {
+            // The vault root's place relative to deploy/postgres, and the memberships as the provider would have them.
+            var module = Directory.CreateDirectory(Path.Combine(root.FullName, "terraform", "vault")).FullName;
+            var sql = Path.Combine(Directory.CreateDirectory(Path.Combine(root.FullName, "postgres")).FullName, "vault-login.sql");
+            // The expression goes into a local: terraform console reads piped input as one line.
+            await File.WriteAllTextAsync(Path.Combine(module, "main.tf"),
+                "locals {\n  grants = { catalog_app = { id = \"vault|catalog_app\" }, assets_app = { id = \"vault|assets_app\" } }\n"
+                + "  triggers = " + expression.Replace("postgresql_grant_role.vault", "local.grants", StringComparison.Ordinal) + "\n}\n");
+            async Task<string> Triggers(string content)
+            {
+                await File.WriteAllTextAsync(sql, content);
+                return (await TerraformConsole.EvaluateInAsync(module, "jsonencode(local.triggers)")).ToString();
+            }
+
+            var original = await Triggers(await File.ReadAllTextAsync(VaultLoginSql));
+            var again = await Triggers(await File.ReadAllTextAsync(VaultLoginSql));
+            var edited = await Triggers(await File.ReadAllTextAsync(VaultLoginSql) + "\n-- one more grant option\n");
+
+            Assert.Equal(original, again);
+            Assert.NotEqual(original, edited);
+            Assert.Contains("vault|catalog_app", original, StringComparison.Ordinal);
+        }
+        finally
+        {
+            root.Delete(recursive: true);
+        }
     }
 
     private static string VaultLoginSql => Repo.PathOf("deploy", "postgres", "vault-login.sql");

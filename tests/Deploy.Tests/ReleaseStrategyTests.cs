@@ -24,12 +24,17 @@ public sealed class ReleaseStrategyTests
         Assert.Equal("setCanaryScale", Kind(steps[0]));
         Assert.Equal("100", steps[0].Str("setCanaryScale.weight"));
         Assert.Null(steps[0].Node("setCanaryScale.matchTrafficWeight"));
-        // Analysis of the new pods while no user reaches them, with their ReplicaSet's hash.
+        // The smoke first, as a step of its own, then Prometheus on the new pods while no user reaches them, with their
+        // ReplicaSet's hash: the queries' initialDelay counts from the smoke's end, however long its pod waited to start.
         Assert.Equal("analysis", Kind(steps[1]));
-        Assert.Equal($"{service}-pre-promotion", steps[1].Arr("analysis.templates")[0]!.Str("templateName"));
-        Assert.Equal("Latest", steps[1].Arr("analysis.args").Single(a => a!.Str("name") == "canary-hash")!.Str("valueFrom.podTemplateHashValue"));
+        Assert.Equal($"{service}-smoke", Assert.Single(steps[1].Arr("analysis.templates"))!.Str("templateName"));
+        Assert.Equal("analysis", Kind(steps[2]));
+        Assert.Equal($"{service}-pre-promotion", Assert.Single(steps[2].Arr("analysis.templates"))!.Str("templateName"));
+        Assert.Equal("Latest", steps[2].Arr("analysis.args").Single(a => a!.Str("name") == "canary-hash")!.Str("valueFrom.podTemplateHashValue"));
+        Assert.All(rendered.Get("AnalysisTemplate", $"{service}-smoke").Arr("spec.metrics"), m => Assert.NotNull(m!.Node("provider.job")));
+        Assert.All(rendered.Get("AnalysisTemplate", $"{service}-pre-promotion").Arr("spec.metrics"), m => Assert.NotNull(m!.Node("provider.prometheus")));
         // prod waits for a person between the analysis and the traffic; dev and staging go on.
-        var next = 2;
+        var next = 3;
         if (environment == "prod") Assert.Equal("pause", Kind(steps[next++]));
         // All traffic at once: the only weight step, and it is 100.
         Assert.Equal(["100"], steps.Where(s => Kind(s) == "setWeight").Select(s => s.Str("setWeight")!));
@@ -98,7 +103,7 @@ public sealed class ReleaseStrategyTests
         Assert.StartsWith("deregistration_delay.timeout_seconds=", ingress.Annotations()["alb.ingress.kubernetes.io/target-group-attributes"], StringComparison.Ordinal);
 
         // The smoke calls the Service that follows the new ReplicaSet, not ping or pong.
-        var smoke = rendered.Get("AnalysisTemplate", $"{service}-pre-promotion").Arr("spec.metrics").Single(m => m!.Node("provider.job") is not null)!;
+        var smoke = rendered.Get("AnalysisTemplate", $"{service}-smoke").Arr("spec.metrics").Single(m => m!.Node("provider.job") is not null)!;
         var args = smoke.Arr("provider.job.spec.template.spec.containers")[0]!.Arr("args").Select(a => a!.ToString()).ToList();
         Assert.Equal(canary.Str("canaryService"), new Uri(args[args.IndexOf("--base-url") + 1]).Host);
     }
@@ -194,9 +199,7 @@ public sealed class ReleaseStrategyTests
     [MemberData(nameof(ChartRendering.Deployments), MemberType = typeof(ChartRendering))]
     public async Task ArgoCdIgnoresTheFieldsArgoRolloutsOwnsAndKeepsThemOnSync(string service, string environment)
     {
-        var set = await GitOpsRepository.ApplicationSetAsync("services");
-        var parameters = new Dictionary<string, string> { ["service"] = service, ["chartVersion"] = "0.1.0-x-0000000" };
-        var application = GitOpsApplicationTests.Substitute(set.Obj("spec.template").DeepClone(), environment, parameters).AsObject();
+        var application = (await ApplicationSetRendering.GenerateAsync(environment, service))!;
         Assert.Contains("RespectIgnoreDifferences=true", application.Arr("spec.syncPolicy.syncOptions").Select(o => o!.ToString()));
         var rules = application.Arr("spec.ignoreDifferences").Select(r => r!.AsObject()).ToList();
 

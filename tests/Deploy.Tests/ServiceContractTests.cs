@@ -220,7 +220,7 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
     [Fact]
     public async Task ThePrePromotionSmokeJobPassesWithOnlyItsRenderedArgumentsAndEnvironment()
     {
-        var smoke = fixture.Chart.Get("AnalysisTemplate", ServiceContractFixture.Service + "-pre-promotion").Arr("spec.metrics").Single(m => m!.Str("name") == "smoke")!;
+        var smoke = fixture.Chart.Get("AnalysisTemplate", ServiceContractFixture.Service + "-smoke").Arr("spec.metrics").Single(m => m!.Str("name") == "smoke")!;
         var container = smoke.Arr("provider.job.spec.template.spec.containers")[0]!;
         var args = container.Arr("args").Select(a => a!.GetValue<string>()).ToArray();
         // The Job has no Vault identity and no ConfigMap: what it renders is all smoke gets in the cluster.

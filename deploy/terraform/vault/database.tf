@@ -112,9 +112,13 @@ resource "postgresql_grant_role" "vault" {
 # so the login could SET ROLE to a service role and read its data. postgresql_grant_role has no INHERIT/SET options
 # (cyrilgdn/terraform-provider-postgresql#574), so the grant is restated with them by psql, from the file compose
 # applies too (deploy/postgres/vault-login.sql; restating a membership's grant updates its options), as the master
-# user through the operator's tunnel, whenever the memberships are (re)created. Needs psql on the operator's machine.
+# user through the operator's tunnel, whenever the memberships are (re)created or the file changes (its hash is a
+# trigger: an edit of the grant must reach Aurora). Needs psql on the operator's machine.
 resource "terraform_data" "vault_grant_options" {
-  triggers_replace = [for grant in postgresql_grant_role.vault : grant.id]
+  triggers_replace = concat(
+    [for grant in postgresql_grant_role.vault : grant.id],
+    [filesha256("${path.module}/../../postgres/vault-login.sql")],
+  )
 
   provisioner "local-exec" {
     command = "psql -v ON_ERROR_STOP=1 -f ${path.module}/../../postgres/vault-login.sql"

@@ -88,11 +88,20 @@ public static class AssetsApi
         if (asset.Status != AssetStatus.Available)
         {
             var now = time.GetUtcNow();
-            await database.WriteAsync((db, token) => db.Assets
+            var updated = await database.WriteAsync((db, token) => db.Assets
                 .Where(a => a.Id == id && a.Status == AssetStatus.Pending)
                 .ExecuteUpdateAsync(s => s.SetProperty(a => a.Status, AssetStatus.Available).SetProperty(a => a.UpdatedAt, now), token), ct);
-            asset.Status = AssetStatus.Available;
-            asset.UpdatedAt = now;
+            if (updated == 0)
+            {
+                // Deleted (or completed by another request) since it was read: answer what the writer holds now.
+                asset = await database.ReadAsync(ReadFrom.Writer, (db, token) => s_byId(db, id, token), ct);
+                if (asset is null) return TypedResults.NotFound();
+            }
+            else
+            {
+                asset.Status = AssetStatus.Available;
+                asset.UpdatedAt = now;
+            }
         }
         return TypedResults.Ok(AssetResponse.From(asset, await storage.DownloadUrlAsync(asset.ObjectKey)));
     }

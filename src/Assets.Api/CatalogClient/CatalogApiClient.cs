@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net;
 using Platform;
 using Polly.CircuitBreaker;
@@ -28,7 +27,7 @@ public sealed class CatalogApiClient(HttpClient http, TimeProvider time)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri($"api/v1/products/{productId}", UriKind.Relative));
         if (onWriter)
-            request.Headers.Add(ReadYourWritesOptions.Header, time.GetUtcNow().ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture));
+            request.Headers.Add(ReadYourWritesOptions.Header, ReadYourWritesExtensions.Token(time));
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);

@@ -22,6 +22,7 @@ public sealed class Database<TContext> where TContext : DbContext
     private readonly Prometheus.Counter.Child _readsOnWriter;
     private readonly Prometheus.Counter.Child _fallbacksMarkedDown;
     private readonly Prometheus.Counter.Child _fallbacksUnavailable;
+    private readonly Prometheus.Counter.Child _fallbacksReadFailed;
     private readonly Prometheus.Histogram.Child _readerCommands;
     private readonly Prometheus.Histogram.Child _writerCommands;
 
@@ -39,6 +40,7 @@ public sealed class Database<TContext> where TContext : DbContext
         _readsOnWriter = metrics.DbReads.WithLabels(DbRole.Writer);
         _fallbacksMarkedDown = metrics.DbReaderFallbacks.WithLabels("marked_down");
         _fallbacksUnavailable = metrics.DbReaderFallbacks.WithLabels("unavailable");
+        _fallbacksReadFailed = metrics.DbReaderFallbacks.WithLabels("read_failed");
         _readerCommands = metrics.DbCommandDuration.WithLabels(DbRole.Reader);
         _writerCommands = metrics.DbCommandDuration.WithLabels(DbRole.Writer);
     }
@@ -80,12 +82,11 @@ public sealed class Database<TContext> where TContext : DbContext
             _readsOnReader.Inc();
             return result;
         }
-        catch (Exception e) when (!cancellationToken.IsCancellationRequested &&
-                                  (e is TimeoutException || DatabaseFailures.Classify(e, Phase.Work).Kind == FailureKind.Transient))
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested && DatabaseFailures.ReaderFallback(e) is { } markDown)
         {
-            _readerAvailability.MarkDown(e);
-            _fallbacksUnavailable.Inc();
-            Activity.Current?.AddEvent(new ActivityEvent("reader unavailable: falling back to the writer"));
+            if (markDown) _readerAvailability.MarkDown(e);
+            (markDown ? _fallbacksUnavailable : _fallbacksReadFailed).Inc();
+            Activity.Current?.AddEvent(new ActivityEvent(markDown ? "reader unavailable: falling back to the writer" : "read failed on the reader: answered by the writer"));
             return await ReadFromWriterAsync(open, query, timed, cancellationToken);
         }
         finally
@@ -113,7 +114,9 @@ public sealed class Database<TContext> where TContext : DbContext
     /// Only a connection lost after COMMIT was sent leaves the outcome unknown: that is answered 503 with
     /// <c>outcomeUnknown</c> and never replayed. COMMIT itself gets no cancellation token: a client hanging up must not
     /// turn a write into an unknown outcome. EF Core's automatic savepoints are off: the unit is all or nothing, and a
-    /// failed attempt is rolled back and run again as a whole.</summary>
+    /// failed attempt is rolled back and run again as a whole. A unit must therefore let database exceptions through:
+    /// once a statement has failed, PostgreSQL aborts the transaction, and without a savepoint to return to it turns
+    /// the COMMIT into a ROLLBACK without an error, so a unit that caught one would answer success for nothing.</summary>
     public Task<T> WriteAsync<T>(Func<TContext, CancellationToken, Task<T>> work, CancellationToken cancellationToken) =>
         _retry.ExecuteAsync(static async (state, ct) =>
         {

@@ -68,7 +68,7 @@ public static class DatabaseExtensions
             .Add(new HealthCheckRegistration(DbRole.Writer, sp => new EndpointHealthCheck(sp, DbRole.Writer),
                 HealthStatus.Degraded, [HealthTags.Dependency], Timeout.InfiniteTimeSpan))
             .Add(new HealthCheckRegistration(DbRole.Reader, sp => new EndpointHealthCheck(sp, DbRole.Reader),
-                HealthStatus.Degraded, [HealthTags.Dependency], Timeout.InfiniteTimeSpan));
+                HealthStatus.Degraded, [HealthTags.Dependency, HealthTags.LogsOwnTransitions], Timeout.InfiniteTimeSpan));
         return builder;
     }
 

@@ -1,24 +1,21 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
-using Polly.CircuitBreaker;
 using Polly.Retry;
 
 namespace Platform.Data;
 
-/// <summary>Whether reads should try the reader, as a Polly circuit breaker. The first read that finds the reader
-/// unreachable or stalled opens it (isolates it by hand: waiting for a failure ratio would cost several reads a
-/// timeout each on a stalled reader); from then on reads go straight to the writer, with no per-request timeout,
-/// while a background probe (Polly retry, every Database:ReaderProbeInterval) waits for the reader to answer and
-/// closes it. No user read is ever the probe. Transitions are logged once each, not per request.</summary>
+/// <summary>Whether reads should try the reader. The first read that finds the reader unreachable or stalled marks it
+/// down (at once: waiting for a failure ratio would cost several reads a timeout each on a stalled reader); from then
+/// on reads go straight to the writer, with no per-request timeout, while a background probe (Polly retry, every
+/// Database:ReaderProbeInterval) waits for the reader to answer and marks it up. No user read is ever the probe.
+/// Transitions are logged once each, not per request.</summary>
 internal sealed class ReaderAvailability : IDisposable
 {
     private readonly DataSources _dataSources;
     private readonly IOptionsMonitor<DatabaseOptions> _options;
     private readonly ILogger<ReaderAvailability> _logger;
     private readonly CancellationTokenSource _stopping = new();
-    private readonly CircuitBreakerStateProvider _state = new();
-    private readonly CircuitBreakerManualControl _control = new();
     private readonly ResiliencePipeline _probe;
     private int _markedDown;
 
@@ -27,15 +24,6 @@ internal sealed class ReaderAvailability : IDisposable
         _dataSources = dataSources;
         _options = options;
         _logger = logger;
-        // The breaker is opened and closed only through its manual control; its own failure counting is not used.
-        _ = new ResiliencePipelineBuilder()
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
-            {
-                ShouldHandle = _ => PredicateResult.False(),
-                StateProvider = _state,
-                ManualControl = _control,
-            })
-            .Build();
         _probe = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -47,7 +35,7 @@ internal sealed class ReaderAvailability : IDisposable
             .Build();
     }
 
-    public bool IsUp => _state.CircuitState == CircuitState.Closed;
+    public bool IsUp => Volatile.Read(ref _markedDown) == 0;
 
     /// <summary>Marks the reader down after a failed read; the first transition starts the probe.</summary>
     public void MarkDown(Exception reason)
@@ -58,7 +46,6 @@ internal sealed class ReaderAvailability : IDisposable
 
     private async Task MarkDownUntilItAnswersAsync(Exception reason)
     {
-        await _control.IsolateAsync(CancellationToken.None);
         _logger.LogWarning("Reader endpoint unavailable ({Reason}); reads fall back to the writer until it answers again",
             reason.GetBaseException().Message);
         // Connections to a stalled reader would each wait out the timeout again; drop them.
@@ -72,7 +59,6 @@ internal sealed class ReaderAvailability : IDisposable
         {
             return;
         }
-        await _control.CloseAsync(CancellationToken.None);
         Volatile.Write(ref _markedDown, 0);
         _logger.LogInformation("Reader endpoint answers again; reads return to it");
     }

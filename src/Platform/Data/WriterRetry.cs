@@ -7,15 +7,16 @@ using Polly.Retry;
 namespace Platform.Data;
 
 /// <summary>Retries writer operations that failed transiently before anything committed (see
-/// <see cref="DatabaseFailures"/>), on Polly's retry strategy: backoff from 50 ms doubling to 1 s, within
-/// Database:WriterRetryBudget (above Aurora's 5 s DNS TTL for the cluster endpoint). A retry after a connection
-/// failure or a read-only server clears the writer's pool: after a failover the idle connections all point at the old
-/// server. A success after retries logs one Information line; giving up answers 503.</summary>
+/// <see cref="DatabaseFailures"/>), on Polly's retry strategy: exponential backoff with jitter from 50 ms up to 1 s,
+/// within Database:WriterRetryBudget (above Aurora's 5 s DNS TTL for the cluster endpoint). A retry after a failure
+/// that says the server is gone or read-only clears the writer's pool (after a failover the idle connections all
+/// point at the old server), at most once per second however many requests retry at once; timeouts and conflicts
+/// never clear it. An exhausted pool is answered 503 at once: retrying would only queue again. A success after
+/// retries logs one Information line; giving up answers 503.</summary>
 internal sealed class WriterRetry
 {
     private static readonly ResiliencePropertyKey<long> s_started = new("platform.writer.started");
     private static readonly ResiliencePropertyKey<List<string>> s_reasons = new("platform.writer.retries");
-    private static readonly TimeSpan s_firstDelay = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan s_maxDelay = TimeSpan.FromSeconds(1);
 
     private readonly ResiliencePipeline _pipeline;
@@ -24,6 +25,7 @@ internal sealed class WriterRetry
     private readonly PlatformMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<WriterRetry> _logger;
+    private long _lastClear = long.MinValue;
 
     public WriterRetry(DataSources dataSources, IOptionsMonitor<DatabaseOptions> options, PlatformMetrics metrics, TimeProvider time, ILogger<WriterRetry> logger)
     {
@@ -35,14 +37,17 @@ internal sealed class WriterRetry
         _pipeline = new ResiliencePipelineBuilder { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is TransientWriterFailure && WithinBudget(args.Context, args.AttemptNumber)),
+                ShouldHandle = args => ValueTask.FromResult(args.Outcome.Exception is TransientWriterFailure && WithinBudget(args.Context)),
                 MaxRetryAttempts = int.MaxValue,
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(Delay(args.AttemptNumber)),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(50),
+                MaxDelay = s_maxDelay,
                 OnRetry = args =>
                 {
-                    var reason = ((TransientWriterFailure)args.Outcome.Exception!).Reason;
-                    // A lost conflict says nothing about the connections; anything else does.
-                    if (reason != PlatformMetrics.RetryReasons.Conflict) _dataSources.Writer.Clear();
+                    var failure = ((TransientWriterFailure)args.Outcome.Exception!).Failure;
+                    var reason = failure.Reason;
+                    if (failure.ClearsPool) ClearPool();
                     _metrics.DbWriterRetries.WithLabels(reason).Inc();
                     if (!args.Context.Properties.TryGetValue(s_reasons, out var reasons)) args.Context.Properties.Set(s_reasons, reasons = []);
                     reasons.Add(reason);
@@ -78,10 +83,10 @@ internal sealed class WriterRetry
         catch (UnknownOutcomeFailure e)
         {
             _metrics.DbWriteUnknownOutcomes.Inc();
-            // Other pooled connections to the same server are most likely dead as well.
-            _dataSources.Writer.Clear();
+            // After a lost connection, other pooled connections to the same server are most likely dead as well.
+            if (e.Failure.ClearsPool) ClearPool();
             throw new DependencyUnavailableException(DbRole.Writer,
-                "The connection to the database was lost while the write was committing; it may or may not have been applied.",
+                "The database did not answer the write's COMMIT (the connection was lost or timed out); it may or may not have been applied.",
                 TimeSpan.FromSeconds(1), e.InnerException, outcomeUnknown: true);
         }
         finally
@@ -97,22 +102,37 @@ internal sealed class WriterRetry
         var failure = DatabaseFailures.Classify(exception, phase);
         return failure.Kind switch
         {
-            FailureKind.Transient => new TransientWriterFailure(failure.Reason, exception),
-            FailureKind.UnknownOutcome => new UnknownOutcomeFailure(exception),
+            FailureKind.Transient => new TransientWriterFailure(failure, exception),
+            FailureKind.UnknownOutcome => new UnknownOutcomeFailure(failure, exception),
+            FailureKind.PoolExhausted => new DependencyUnavailableException(DbRole.Writer,
+                "Every database connection of this instance is busy; try again shortly.", TimeSpan.FromSeconds(1), exception),
             _ => null,
         };
     }
 
-    private bool WithinBudget(ResilienceContext context, int attemptNumber) =>
-        _time.GetElapsedTime(context.Properties.GetValue(s_started, 0)) + Delay(attemptNumber) <= _options.CurrentValue.WriterRetryBudget;
+    /// <summary>No retry starts after the budget: the next delay is at most <see cref="s_maxDelay"/>.</summary>
+    private bool WithinBudget(ResilienceContext context) =>
+        _time.GetElapsedTime(context.Properties.GetValue(s_started, 0)) + s_maxDelay <= _options.CurrentValue.WriterRetryBudget;
 
-    private static TimeSpan Delay(int attemptNumber) =>
-        TimeSpan.FromTicks(Math.Min(s_maxDelay.Ticks, s_firstDelay.Ticks << Math.Min(attemptNumber, 10)));
-
-    private sealed class TransientWriterFailure(string reason, Exception inner) : Exception(inner.Message, inner)
+    /// <summary>Clears the writer's pool unless another retry did within the last second: concurrent retries after
+    /// one failover would otherwise each close the connections the others just opened to the new server. A server
+    /// still failing a second later (the old writer until DNS moves) is cleared again.</summary>
+    private void ClearPool()
     {
-        public string Reason { get; } = reason;
+        var now = _time.GetTimestamp();
+        var last = Interlocked.Read(ref _lastClear);
+        if (last != long.MinValue && _time.GetElapsedTime(last, now) < s_maxDelay) return;
+        if (Interlocked.CompareExchange(ref _lastClear, now, last) != last) return;
+        _dataSources.Writer.Clear();
     }
 
-    private sealed class UnknownOutcomeFailure(Exception inner) : Exception(inner.Message, inner);
+    private sealed class TransientWriterFailure(Failure failure, Exception inner) : Exception(inner.Message, inner)
+    {
+        public Failure Failure { get; } = failure;
+    }
+
+    private sealed class UnknownOutcomeFailure(Failure failure, Exception inner) : Exception(inner.Message, inner)
+    {
+        public Failure Failure { get; } = failure;
+    }
 }

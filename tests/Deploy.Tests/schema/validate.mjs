@@ -96,9 +96,45 @@ function unknownFields(root, read) {
   return unknown;
 }
 
-async function validate(document) {
+// An ApplicationSet's matrix or merge generator nested in another is free-form in the CRD
+// (x-kubernetes-preserve-unknown-fields); the controller reads it as a matrix/merge generator of its own
+// (argo-cd applicationset/generators/matrix.go getMatrixGenerator, ToNestedMatrixGenerator). Each is validated as the
+// top-level generator it becomes, in an ApplicationSet of its own, its errors reported at its place in the document.
+async function validateNestedGenerators(document) {
+  if (document.kind !== "ApplicationSet") return [];
+  const errors = [];
+  for (const [i, generator] of (document.spec?.generators ?? []).entries()) {
+    for (const combiner of ["matrix", "merge"]) {
+      for (const [j, child] of (generator?.[combiner]?.generators ?? []).entries()) {
+        for (const nested of ["matrix", "merge"]) {
+          if (child?.[nested] === undefined) continue;
+          const inner = { apiVersion: document.apiVersion, kind: document.kind, metadata: { name: document.metadata?.name },
+            spec: { generators: [{ [nested]: child[nested] }], template: document.spec.template } };
+          const at = `/spec/generators/${i}/${combiner}/generators/${j}`;
+          for (const error of await validate(inner, false))
+            errors.push(error.replace("/spec/generators/0", at).replace("instance.spec.generators[0]", `instance${at.replaceAll("/", ".")}`));
+          delete child[nested];
+          child[nested] = {};
+        }
+      }
+    }
+  }
+  return errors;
+}
+
+async function validate(document, nested = true) {
   const { apiVersion, kind } = document ?? {};
   if (typeof apiVersion !== "string" || typeof kind !== "string") return ["document has no apiVersion/kind"];
+  const nestedErrors = nested ? await validateNestedGenerators(structuredClone(document)) : [];
+  if (nested && nestedErrors.length === 0 && document.kind === "ApplicationSet") {
+    // validated above; the free-form blobs are left out of the strict walk below
+    document = structuredClone(document);
+    for (const generator of document.spec?.generators ?? [])
+      for (const combiner of ["matrix", "merge"])
+        for (const child of generator?.[combiner]?.generators ?? [])
+          for (const inner of ["matrix", "merge"]) if (child?.[inner] !== undefined) child[inner] = {};
+  }
+  if (nestedErrors.length) return nestedErrors;
   const Model = await modelFor(apiVersion, kind);
   if (!Model) return [`no schema for ${apiVersion} ${kind}: add its @kubernetes-models package to tools/package.json`];
   const read = new WeakMap();

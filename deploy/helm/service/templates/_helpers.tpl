@@ -22,9 +22,17 @@ service accounts and the other services' URLs rely on that. */}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Labels of every object. */}}
+{{/* Labels of every object: the pod labels plus the chart build. */}}
 {{- define "service.labels" -}}
 helm.sh/chart: {{ include "service.chart" . }}
+{{ include "service.podLabels" . }}
+{{- end }}
+
+{{/* Labels of the Rollout's pod template. Nothing here may change unless the pods themselves do: Argo Rollouts names a
+ReplicaSet by the hash of the whole template (rollout/sync.go), and every build has its own chart version
+(buildspec.yml: <Chart.yaml version>-<branch>-<sha>), so helm.sh/chart here would start a release whenever the chart
+pin moves, even for the same image. The version label follows image.tag, which changes the container anyway. */}}
+{{- define "service.podLabels" -}}
 {{ include "service.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
@@ -79,9 +87,10 @@ Rollouts writes into alb.ingress.kubernetes.io/actions.<root> with the ping and 
 {{- end }}
 
 {{/* The forward action of the root rule, in the format Argo Rollouts writes (rollout/trafficrouting/alb/alb.go
-getForwardActionString: canary first, then stable). Rendered so a new Ingress is complete before the controller's
-first reconcile; Argo CD ignores it afterwards (ignoreDifferences + RespectIgnoreDifferences, argocd/services.yaml).
-On a fresh install the first ReplicaSet becomes stable behind ping (rollout/sync.go promoteStable). */}}
+getForwardActionString: canary first, then stable). Argo CD applies it only when it creates the Ingress (a fresh
+install, where the first ReplicaSet becomes stable behind ping: rollout/sync.go promoteStable); on an existing Ingress
+it keeps the live value (ignoreDifferences + RespectIgnoreDifferences, argocd/services.yaml), absent until Argo
+Rollouts writes it, and the AWS Load Balancer Controller answers the rule with a fixed 503 meanwhile. */}}
 {{- define "service.rootAction" -}}
 {{- printf `{"Type":"forward","ForwardConfig":{"TargetGroups":[{"ServiceName":%q,"ServicePort":"%d","Weight":0},{"ServiceName":%q,"ServicePort":"%d","Weight":100}]}}` (include "service.pongName" .) (int .Values.ports.api) (include "service.pingName" .) (int .Values.ports.api) }}
 {{- end }}

@@ -121,14 +121,13 @@ data "aws_iam_policy_document" "push" {
     resources = ["*"]
   }
 
-  # Push candidates, wait for their scans, then add the promotable tag (put-image), or remove the ones this run
-  # added when another service's cannot be (buildspec.yml post_build). BatchDeleteImage with an imageTag removes
-  # the tag only while the image has other tags, and immutable tags cannot be moved, so no published tag changes.
+  # Push candidates, wait for their scans, then add the promotable tag (put-image) (buildspec.yml post_build). No
+  # BatchDeleteImage: removing an image's last tag deletes the image, and these repositories hold what environments
+  # run (prod-* tags Image Updater pinned, keep-* holds, pinned charts); a partial publish is finished by a re-run.
   statement {
     sid = "PushImagesAndChart"
     actions = [
       "ecr:BatchCheckLayerAvailability",
-      "ecr:BatchDeleteImage",
       "ecr:BatchGetImage",
       "ecr:CompleteLayerUpload",
       "ecr:DescribeImageScanFindings",
