@@ -46,9 +46,9 @@ public sealed partial class RollbackTests
         var pin = await PinAfterWriteBackAsync("prod", "catalog", current: "prod-9f8e7d6", Choose(held, "catalog-prod")!);
         try
         {
-            var values = ChartRendering.ValuesFiles("catalog", "prod");
-            values[0] = pin;
-            var rendered = await ChartRendering.RenderAsync("catalog", values);
+            // The ApplicationSet passes the pin's image.tag, and nothing else of it, as the Helm parameter image.tag.
+            var tag = TagLine().Match(await File.ReadAllTextAsync(pin)).Value.Split(':', 2)[1].Trim();
+            var rendered = await ChartRendering.RenderAsync("catalog", ChartRendering.ArgoValueFiles("catalog", "prod"), "image.tag=" + tag);
             Assert.EndsWith(":" + heldTag, rendered.Get("Rollout").Arr("spec.template.spec.containers")[0]!.Str("image"), StringComparison.Ordinal);
         }
         finally
