@@ -94,7 +94,7 @@ public static class AssetsApi
             if (updated == 0)
             {
                 // Deleted (or completed by another request) since it was read: answer what the writer holds now.
-                asset = await database.ReadAsync(ReadFrom.Writer, (db, token) => s_byId(db, id, token), ct);
+                asset = await database.QueryAsync(ReadFrom.Writer, (connection, token) => AssetQueries.ByIdAsync(connection, id, token), ct);
                 if (asset is null) return TypedResults.NotFound();
             }
             else
