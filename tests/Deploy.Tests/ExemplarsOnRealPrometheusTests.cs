@@ -44,7 +44,8 @@ public sealed class ExemplarsOnRealPrometheusTests
             }
         }
         // Both services' requests are scraped (so "no exemplar" below is not "not scraped yet").
-        await Poll.UntilAsync(async () => (await prometheus.QueryAsync($"sum by (job) (http_request_duration_seconds_count{{route=\"/api/v1/products\"}}) >= {Requests}")).Count == 2,
+        // The list's route template is the group's prefix and its empty pattern: "/api/v1/products/".
+        await Poll.UntilAsync(async () => (await prometheus.QueryAsync($"sum by (job) (http_request_duration_seconds_count{{route=\"/api/v1/products/\"}}) >= {Requests}")).Count == 2,
             TimeSpan.FromSeconds(60), "both services' requests in Prometheus");
 
         var exemplars = await prometheus.ExemplarsAsync("{job=~\"sampled|unsampled\"}", start, DateTimeOffset.UtcNow);
