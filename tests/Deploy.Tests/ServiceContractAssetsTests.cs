@@ -78,6 +78,9 @@ public sealed class ServiceContractAssetsTests(AssetsContractFixture fixture) : 
     public async Task EveryMetricTheRulesTheAnalysisAndTheDashboardUseIsInAssetsScrapeToo()
     {
         using (await fixture.Process.Api.GetAsync(new Uri($"api/v1/products/{Guid.CreateVersion7()}/assets", UriKind.Relative))) { }
+        // dependency_up has its first samples when the background checks first report (a second after start), not before:
+        // an unknown state is not exported as down.
+        await WaitUntilAsync(async () => PromQl.SampleNames(await fixture.Process.MetricsAsync()).Contains("dependency_up"), TimeSpan.FromSeconds(20));
         var scraped = PromQl.SampleNames(await fixture.Process.MetricsAsync());
         var recorded = await PrometheusRuleFile.RecordedNamesAsync();
         var used = PromQl.MetricNames((await PrometheusRuleFile.RulesAsync()).Select(r => r.Str("expr")!))

@@ -26,6 +26,9 @@ public sealed class ServiceContractTests(ServiceContractFixture fixture)
     public async Task EveryMetricTheRulesTheAnalysisAndTheDashboardUseIsInARealScrape()
     {
         await SendTrafficAsync();
+        // dependency_up has its first samples when the background checks first report (a second after start), not before.
+        await Poll.UntilAsync(async () => PromQl.SampleNames(await fixture.Process.MetricsAsync()).Contains("dependency_up"),
+            TimeSpan.FromSeconds(20), "the first dependency report");
         var scraped = PromQl.SampleNames(await fixture.Process.MetricsAsync());
         // Recording rules' outputs exist only inside Prometheus; their inputs are checked like any other use.
         var recorded = await PrometheusRuleFile.RecordedNamesAsync();
