@@ -66,29 +66,37 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         using var api = host.CreateClient();
         api.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", CatalogEnvironment.WriteToken);
         var metrics = host.Services.GetRequiredService<PlatformMetrics>();
-        // Fill the host's pool: connections opened at once are distinct sessions, idle in the pool once closed.
-        var pool = host.Services.GetRequiredService<Platform.Data.DataSources>().Writer;
-        var connections = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => pool.OpenConnectionAsync().AsTask()));
-        var pids = connections.Select(c => c.ProcessID).ToList();
-        foreach (var connection in connections) await connection.DisposeAsync();
-        await Poll.UntilAsync(async () => await primary.ScalarAsync<long>(
-                $"SELECT count(*) FROM pg_stat_activity WHERE pid IN ({string.Join(',', pids)})") == 0,
-            TimeSpan.FromSeconds(30), "the server to end the host's idle writer sessions");
-        var opened = pids.Count;
-
-        var retriesBefore = metrics.DbWriterRetries.WithLabels(PlatformMetrics.RetryReasons.Connection).Value;
-        var skus = Enumerable.Range(0, 16).Select(_ => NewSku()).ToList();
-        var responses = await Task.WhenAll(skus.Select(async sku =>
+        // Other users of the pool (the background writer check, every 5 s) may draw the ended sessions first: one
+        // ./test.sh run saw 16 of 16 created and 0 retried, so the case was not tested. Each round is checked in full;
+        // a round in which no write was retried is run again, at most three times.
+        var retried = 0.0;
+        var skus = new List<string>();
+        for (var round = 1; round <= 3 && retried == 0; round++)
         {
-            using var response = await api.PostAsJsonAsync("api/v1/products", Product(sku));
-            return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
-        }));
+            // Fill the host's pool: connections opened at once are distinct sessions, idle in the pool once closed.
+            var pool = host.Services.GetRequiredService<Platform.Data.DataSources>().Writer;
+            var connections = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => pool.OpenConnectionAsync().AsTask()));
+            var pids = connections.Select(c => c.ProcessID).ToList();
+            foreach (var connection in connections) await connection.DisposeAsync();
+            await Poll.UntilAsync(async () => await primary.ScalarAsync<long>(
+                    $"SELECT count(*) FROM pg_stat_activity WHERE pid IN ({string.Join(',', pids)})") == 0,
+                TimeSpan.FromSeconds(30), "the server to end the host's idle writer sessions");
 
-        var retried = metrics.DbWriterRetries.WithLabels(PlatformMetrics.RetryReasons.Connection).Value - retriesBefore;
-        Figures.Record(output, "pooled writer sessions ended by idle_session_timeout", $"{opened} ended; " +
-            $"{responses.Count(r => r.StatusCode == HttpStatusCode.Created)} of {skus.Count} writes created, {retried} retried");
-        Assert.All(responses, r => Assert.True(r.StatusCode == HttpStatusCode.Created, $"{(int)r.StatusCode}: {r.Body}"));
-        Assert.True(retried >= 1, "no write met a session the server had ended");
+            var retriesBefore = metrics.DbWriterRetries.WithLabels(PlatformMetrics.RetryReasons.Connection).Value;
+            var roundSkus = Enumerable.Range(0, 16).Select(_ => NewSku()).ToList();
+            skus.AddRange(roundSkus);
+            var responses = await Task.WhenAll(roundSkus.Select(async sku =>
+            {
+                using var response = await api.PostAsJsonAsync("api/v1/products", Product(sku));
+                return (response.StatusCode, Body: await response.Content.ReadAsStringAsync());
+            }));
+
+            retried = metrics.DbWriterRetries.WithLabels(PlatformMetrics.RetryReasons.Connection).Value - retriesBefore;
+            Figures.Record(output, "pooled writer sessions ended by idle_session_timeout", $"round {round}: {pids.Count} ended; " +
+                $"{responses.Count(r => r.StatusCode == HttpStatusCode.Created)} of {roundSkus.Count} writes created, {retried} retried");
+            Assert.All(responses, r => Assert.True(r.StatusCode == HttpStatusCode.Created, $"{(int)r.StatusCode}: {r.Body}"));
+        }
+        Assert.True(retried >= 1, "in three rounds no write met a session the server had ended");
         Assert.Equal(0, metrics.DbWriteUnknownOutcomes.Value);
         Assert.Equal(skus.Count, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = ANY(ARRAY['{string.Join("','", skus)}'])", "catalog"));
     }
