@@ -64,22 +64,14 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
         if (logEvent.TraceId is { } traceId)
         {
             Span<byte> id = stackalloc byte[16];
-            Span<char> hex = stackalloc char[32];
             traceId.CopyTo(id);
-            Convert.TryToHexStringLower(id, hex, out _);
-            json.WriteStartObject("trace"u8);
-            json.WriteString("id"u8, hex);
-            json.WriteEndObject();
+            WriteId(json, "trace"u8, id);
         }
         if (logEvent.SpanId is { } spanId)
         {
             Span<byte> id = stackalloc byte[8];
-            Span<char> hex = stackalloc char[16];
             spanId.CopyTo(id);
-            Convert.TryToHexStringLower(id, hex, out _);
-            json.WriteStartObject("span"u8);
-            json.WriteString("id"u8, hex);
-            json.WriteEndObject();
+            WriteId(json, "span"u8, id);
         }
         if (logEvent.Exception is { } exception)
         {
@@ -131,7 +123,9 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
             json.WriteStartObject("labels"u8);
             foreach (var property in logEvent.Properties)
             {
-                if (EcsFields.IsEcs(property.Key, property.Value)) continue;
+                // The same test as the first pass, on a scratch copy: what has an ECS home is no label.
+                var scratch = new EcsFields();
+                if (scratch.TryTake(property.Key, property.Value)) continue;
                 json.WritePropertyName(property.Key);
                 WriteValue(json, Scalar(property.Value));
             }
@@ -191,6 +185,16 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
         _ => value.ToString(),
     };
 
+    /// <summary>Writes <c>"name":{"id":"&lt;lower-case hex&gt;"}</c> (trace.id, span.id) without allocating.</summary>
+    private static void WriteId(Utf8JsonWriter json, ReadOnlySpan<byte> name, ReadOnlySpan<byte> id)
+    {
+        Span<char> hex = stackalloc char[id.Length * 2];
+        Convert.TryToHexStringLower(id, hex, out _);
+        json.WriteStartObject(name);
+        json.WriteString("id"u8, hex);
+        json.WriteEndObject();
+    }
+
     private static void WriteIfSet(Utf8JsonWriter json, ReadOnlySpan<byte> name, object? value, bool writeNull = false)
     {
         if (value is null && !writeNull) return;
@@ -224,14 +228,6 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
         public object? Method, Path, Scheme, StatusCode, ClientIp, UserAgent, Route, Logger, EventCode;
         public double? DurationMs;
         public bool HasEventCode;
-
-        public static bool IsEcs(string name, LogEventPropertyValue value) => name switch
-        {
-            "RequestMethod" or "RequestPath" or "RequestScheme" or "StatusCode" or "ClientIp" or "UserAgent" or "Route" or "SourceContext" => true,
-            "Elapsed" => value is ScalarValue { Value: double },
-            "EventId" => value is StructureValue,
-            _ => false,
-        };
 
         public bool TryTake(string name, LogEventPropertyValue value)
         {

@@ -104,7 +104,7 @@ public sealed class PlatformMetrics : IDisposable
             DbCommandDuration.WithLabels(role);
             DbReads.WithLabels(role);
         }
-        foreach (var reason in new[] { "unavailable", "marked_down", "read_failed" }) DbReaderFallbacks.WithLabels(reason);
+        foreach (var reason in FallbackReasons.All) DbReaderFallbacks.WithLabels(reason);
         foreach (var reason in RetryReasons.All) DbWriterRetries.WithLabels(reason);
         foreach (var outcome in new[] { "success", "failure" }) SecretsReloads.WithLabels(outcome);
     }
@@ -164,6 +164,22 @@ public sealed class PlatformMetrics : IDisposable
         public const string Timeout = "timeout";
 
         public static readonly IReadOnlyList<string> All = [ReadOnly, Connection, Conflict, Timeout];
+    }
+
+    /// <summary>Values of the <c>reason</c> label of db_reader_fallbacks_total.</summary>
+    public static class FallbackReasons
+    {
+        /// <summary>The reader was found unreachable or stalled by this read, and is marked down.</summary>
+        public const string Unavailable = "unavailable";
+
+        /// <summary>The reader was marked down already: the read went straight to the writer.</summary>
+        public const string MarkedDown = "marked_down";
+
+        /// <summary>The reader answered but failed this read (a hot standby's conflict with recovery, a busy pool);
+        /// it stays in use.</summary>
+        public const string ReadFailed = "read_failed";
+
+        public static readonly IReadOnlyList<string> All = [Unavailable, MarkedDown, ReadFailed];
     }
 }
 

@@ -38,9 +38,9 @@ public sealed class Database<TContext> where TContext : DbContext
         // Resolved once: a label lookup per read is measurable at thousands of reads a second.
         _readsOnReader = metrics.DbReads.WithLabels(DbRole.Reader);
         _readsOnWriter = metrics.DbReads.WithLabels(DbRole.Writer);
-        _fallbacksMarkedDown = metrics.DbReaderFallbacks.WithLabels("marked_down");
-        _fallbacksUnavailable = metrics.DbReaderFallbacks.WithLabels("unavailable");
-        _fallbacksReadFailed = metrics.DbReaderFallbacks.WithLabels("read_failed");
+        _fallbacksMarkedDown = metrics.DbReaderFallbacks.WithLabels(PlatformMetrics.FallbackReasons.MarkedDown);
+        _fallbacksUnavailable = metrics.DbReaderFallbacks.WithLabels(PlatformMetrics.FallbackReasons.Unavailable);
+        _fallbacksReadFailed = metrics.DbReaderFallbacks.WithLabels(PlatformMetrics.FallbackReasons.ReadFailed);
         _readerCommands = metrics.DbCommandDuration.WithLabels(DbRole.Reader);
         _writerCommands = metrics.DbCommandDuration.WithLabels(DbRole.Writer);
     }
