@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Platform;
 using Polly.CircuitBreaker;
 using Polly.Timeout;
@@ -39,7 +40,9 @@ public sealed class CatalogApiClient(HttpClient http, TimeProvider time)
         {
             throw Unavailable("Catalog is failing; calls to it are paused.", BreakDuration, e);
         }
-        catch (Exception e) when (e is HttpRequestException or TimeoutRejectedException ||
+        // HttpClient lets a bare SocketException through when the peer closes a connection it had just accepted
+        // (ENOTCONN while reading the remote end point): that is Catalog being unreachable too, not a bug here.
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException or TimeoutRejectedException ||
                                   (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             throw Unavailable("Catalog is not reachable right now.", s_retryAfter, e);

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry;
 
@@ -28,7 +29,10 @@ internal sealed class CatalogHealthCheck(IHttpClientFactory clients) : IHealthCh
                 ? HealthCheckResult.Healthy()
                 : HealthCheckResult.Degraded($"Catalog answered {(int)response.StatusCode}");
         }
-        catch (Exception e) when (e is HttpRequestException || (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        // A bare SocketException too: HttpClient lets one through when the peer closes a connection it had just
+        // accepted. A check that throws is logged at Error on every probe; an unreachable Catalog is a transition.
+        catch (Exception e) when (e is HttpRequestException or SocketException or IOException ||
+                                  (e is OperationCanceledException && !cancellationToken.IsCancellationRequested))
         {
             return HealthCheckResult.Degraded($"Catalog unreachable: {e.GetBaseException().Message}");
         }
