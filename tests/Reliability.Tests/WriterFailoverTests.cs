@@ -27,6 +27,10 @@ public sealed class WriterFailoverTests(ITestOutputHelper output)
         var logLinesBefore = service.StdoutLines.Count;
 
         await environment.Cluster.Primary.KillAsync();
+        // The crash is complete when no process of the old writer runs any more (an instance failure stops them all
+        // at once; a killed postmaster's backends finish their current statement first, and a COMMIT among them is
+        // in doubt whenever its request started).
+        await environment.Cluster.Primary.WaitForOrphansAsync(TimeSpan.FromSeconds(10));
         var crash = Stopwatch.GetTimestamp();
         await environment.Cluster.FailoverAsync();
         var promoted = Stopwatch.GetTimestamp();

@@ -91,9 +91,46 @@ public sealed class PostgresServer
         if (!Running) return;
         var pid = int.Parse((await File.ReadAllLinesAsync(Path.Combine(DataDirectory, "postmaster.pid")))[0].Trim(), CultureInfo.InvariantCulture);
         // In-process (SIGKILL at once), so a test can take the time of the crash right after this returns.
+        // Its backends outlive it until each notices (a busy one only when it next waits): remembered for
+        // WaitForOrphansAsync.
+        _orphans = [.. Directory.EnumerateDirectories("/proc").Select(d => Path.GetFileName(d))
+            .Where(name => int.TryParse(name, CultureInfo.InvariantCulture, out var child) && Stat(child) is [_, var parent, ..] && parent == pid.ToString(CultureInfo.InvariantCulture))
+            .Select(name => int.Parse(name, CultureInfo.InvariantCulture))];
         using var postmaster = System.Diagnostics.Process.GetProcessById(pid);
         postmaster.Kill();
         Running = false;
+    }
+
+    private int[] _orphans = [];
+
+    /// <summary>Waits until every process of the server killed by <see cref="KillAsync"/> has exited. Killing the
+    /// postmaster alone leaves its backends running for a few milliseconds, and one that is executing a statement
+    /// then can still commit it locally; a whole instance failing (what Aurora fails over from) stops them all at
+    /// once. From the moment this returns nothing of the old server executes anything.</summary>
+    public async Task WaitForOrphansAsync(TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (_orphans.Any(pid => Stat(pid) is [var state, ..] && state != "Z"))
+        {
+            if (DateTime.UtcNow > deadline) throw new TimeoutException($"backends of the killed server still run after {timeout}");
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>The fields of /proc/PID/stat after the command name (state, parent pid, …); empty when the process is
+    /// gone.</summary>
+    private static string[] Stat(int pid)
+    {
+        try
+        {
+            // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'.
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            return stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return [];
+        }
     }
 
     public Task PromoteAsync() => AsPostgresAsync("pg_ctl", "-D", DataDirectory, "-w", "-t", "60", "promote");
