@@ -149,11 +149,18 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         Assert.Equal(retriesBefore, PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value));
     }
 
-    [Fact]
-    public async Task AWriteWhoseSessionIsTerminatedBeforeCommitIsRetriedAndAppliedOnce()
+    /// <summary>The two ways a write reaches the writer: a create is one statement on a raw connection
+    /// (Database.ExecuteAsync), an update a unit of work on an EF Core context (Database.WriteAsync). Both must keep
+    /// the same transaction semantics.</summary>
+    public static TheoryData<string> WritePaths => ["create", "update"];
+
+    [Theory]
+    [MemberData(nameof(WritePaths))]
+    public async Task AWriteWhoseSessionIsTerminatedBeforeCommitIsRetriedAndAppliedOnce(string path)
     {
         var primary = Primary;
         var sku = NewSku();
+        var send = await PrepareWriteAsync(Service.Api, path, sku);
         var unknownBefore = await Service.MetricAsync("db_write_unknown_outcomes_total");
 
         // Hold a lock so the INSERT is sent and waits inside the server, then kill that session: its transaction never
@@ -165,7 +172,7 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
             await command.ExecuteNonQueryAsync();
 
         var retriesBefore = await Service.MetricAsync("db_writer_retries_total", "reason=\"connection\"");
-        var write = Service.Api.PostAsJsonAsync("api/v1/products", Product(sku));
+        var write = send(CancellationToken.None);
         var pid = await WaitingBackendAsync(primary, "Lock");
         await primary.ExecuteAsync($"SELECT pg_terminate_backend({pid})");
         await Poll.UntilAsync(async () => write.IsCompleted || await Service.MetricAsync("db_writer_retries_total", "reason=\"connection\"") > retriesBefore,
@@ -173,16 +180,18 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         await transaction.RollbackAsync();
 
         using var response = await write;
-        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.True(response.IsSuccessStatusCode, $"{(int)response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         Assert.Equal(unknownBefore, await Service.MetricAsync("db_write_unknown_outcomes_total"));
         Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
     }
 
-    [Fact]
-    public async Task AWriteWhoseConnectionIsLostDuringCommitIsAnUnknownOutcomeAndNeverReplayed()
+    [Theory]
+    [MemberData(nameof(WritePaths))]
+    public async Task AWriteWhoseConnectionIsLostDuringCommitIsAnUnknownOutcomeAndNeverReplayed(string path)
     {
         var primary = Primary;
         var sku = NewSku();
+        var send = await PrepareWriteAsync(Service.Api, path, sku);
         var unknownBefore = await Service.MetricAsync("db_write_unknown_outcomes_total");
         var retriesBefore = await Service.MetricAsync("db_writer_retries_total");
 
@@ -195,7 +204,7 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         {
             await Poll.UntilAsync(async () => await primary.ScalarAsync<string>("SHOW synchronous_standby_names") == "nobody", TimeSpan.FromSeconds(10),
                 "synchronous_standby_names to apply");
-            var write = Service.Api.PostAsJsonAsync("api/v1/products", Product(sku));
+            var write = send(CancellationToken.None);
             var pid = await WaitingBackendAsync(primary, "IPC' AND wait_event = 'SyncRep");
             await primary.ExecuteAsync($"SELECT pg_terminate_backend({pid})");
 
@@ -216,8 +225,9 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         Assert.Equal(1, await primary.ScalarAsync<long>($"SELECT count(*) FROM catalog.products WHERE sku = '{sku}'", "catalog"));
     }
 
-    [Fact]
-    public async Task AClientHangingUpWhileCommitWaitsLeavesTheWriteCommittedAndKnown()
+    [Theory]
+    [MemberData(nameof(WritePaths))]
+    public async Task AClientHangingUpWhileCommitWaitsLeavesTheWriteCommittedAndKnown(string path)
     {
         var primary = Primary;
         var sku = NewSku();
@@ -226,6 +236,7 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         using var api = fixture.InProcessClient();
         var metrics = fixture.InProcess.Services.GetRequiredService<PlatformMetrics>();
         await CreateAsync(api);
+        var send = await PrepareWriteAsync(api, path, sku);
         var unknownBefore = metrics.DbWriteUnknownOutcomes.Value;
         var retriesBefore = PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value);
 
@@ -239,7 +250,7 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         {
             await Poll.UntilAsync(async () => await primary.ScalarAsync<string>("SHOW synchronous_standby_names") == "nobody", TimeSpan.FromSeconds(10),
                 "synchronous_standby_names to apply");
-            write = api.PostAsJsonAsync("api/v1/products", Product(sku), hangUp.Token);
+            write = send(hangUp.Token);
             pid = await WaitingBackendAsync(primary, "IPC' AND wait_event = 'SyncRep");
             await hangUp.CancelAsync();
 
@@ -262,6 +273,20 @@ public sealed class WriteTransactionTests(CatalogFixture fixture, ITestOutputHel
         Assert.Equal(unknownBefore, metrics.DbWriteUnknownOutcomes.Value);
         Assert.Equal(retriesBefore, PlatformMetrics.RetryReasons.All.Sum(reason => metrics.DbWriterRetries.WithLabels(reason).Value));
         Assert.DoesNotContain("canceling wait for synchronous replication", primary.ReadLog(), StringComparison.Ordinal);
+    }
+
+    /// <summary>A write that leaves exactly one product with SKU <paramref name="sku"/> once applied: a create of it, or
+    /// an update of an existing product (If-Match: any version) that gives it that SKU.</summary>
+    private static async Task<Func<CancellationToken, Task<HttpResponseMessage>>> PrepareWriteAsync(HttpClient api, string path, string sku)
+    {
+        if (path == "create") return ct => api.PostAsJsonAsync("api/v1/products", Product(sku), ct);
+        var id = (await CreateAsync(api)).GetProperty("id").GetString();
+        return ct =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Put, $"api/v1/products/{id}") { Content = JsonContent.Create(Product(sku)) };
+            request.Headers.IfMatch.Add(System.Net.Http.Headers.EntityTagHeaderValue.Any);
+            return api.SendAsync(request, ct);
+        };
     }
 
     /// <summary>The pid of the service's writer session waiting on <paramref name="waitEventType"/>.</summary>

@@ -26,7 +26,7 @@ public static class ProductsApi
     public static async Task<Results<Ok<ProductResponse>, StatusCodeHttpResult, NotFound>> GetById(
         Guid id, HttpContext http, Database<CatalogDbContext> database, IOptions<CatalogOptions> options, CancellationToken ct)
     {
-        var product = await database.QueryAsync(http.ReadFrom(), (connection, token) => ProductQueries.ByIdAsync(connection, id, token), ct);
+        var product = await database.QueryAsync(http.ReadFrom(), (connection, token) => ProductSql.ByIdAsync(connection, id, token), ct);
         return product is null ? TypedResults.NotFound() : Cacheable(http, product, options.Value);
     }
 
@@ -35,7 +35,7 @@ public static class ProductsApi
     {
         // A value no product can have is not looked up (and NUL bytes never reach PostgreSQL).
         if (!ProductRules.SkuPattern().IsMatch(sku)) return TypedResults.NotFound();
-        var product = await database.QueryAsync(http.ReadFrom(), (connection, token) => ProductQueries.BySkuAsync(connection, sku, token), ct);
+        var product = await database.QueryAsync(http.ReadFrom(), (connection, token) => ProductSql.BySkuAsync(connection, sku, token), ct);
         return product is null ? TypedResults.NotFound() : Cacheable(http, product, options.Value);
     }
 
@@ -52,7 +52,7 @@ public static class ProductsApi
         if (errors.Count > 0) return PlatformResults.ValidationProblem(errors);
 
         var rows = await database.QueryAsync(http.ReadFrom(), (connection, token) =>
-            ProductQueries.PageAsync(connection, category, statusFilter, page.After, page.Fetch, token), ct);
+            ProductSql.PageAsync(connection, category, statusFilter, page.After, page.Fetch, token), ct);
 
         var (items, next) = page.Of(rows, p => p.Id);
         http.Response.CacheablePublicly(options.Value.PublicCacheMaxAge);
@@ -70,13 +70,9 @@ public static class ProductsApi
         Apply(request, product);
         try
         {
-            await database.WriteAsync(async (db, token) =>
-            {
-                db.Products.Add(product);
-                return await db.SaveChangesAsync(token);
-            }, ct);
+            product.Version = await database.ExecuteAsync((connection, token) => ProductSql.InsertAsync(connection, product, token), ct);
         }
-        catch (DbUpdateException e) when (IsDuplicateSku(e))
+        catch (PostgresException e) when (IsDuplicateSku(e))
         {
             return DuplicateSku(request.Sku!);
         }
@@ -117,7 +113,7 @@ public static class ProductsApi
             return TypedResults.Problem(statusCode: StatusCodes.Status412PreconditionFailed, title: "Precondition failed",
                 detail: "The product changed since you read it; read it again and retry with the new ETag.");
         }
-        catch (DbUpdateException e) when (IsDuplicateSku(e))
+        catch (DbUpdateException e) when (e.InnerException is PostgresException p && IsDuplicateSku(p))
         {
             return DuplicateSku(request.Sku!);
         }
@@ -170,8 +166,8 @@ public static class ProductsApi
         return versions;
     }
 
-    private static bool IsDuplicateSku(DbUpdateException e) =>
-        e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ProductRules.SkuUniqueIndex };
+    private static bool IsDuplicateSku(PostgresException e) =>
+        e is { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: ProductRules.SkuUniqueIndex };
 
     private static ProblemHttpResult DuplicateSku(string sku) =>
         TypedResults.Problem(statusCode: StatusCodes.Status409Conflict, title: "Duplicate SKU",
