@@ -23,9 +23,10 @@ RUN dotnet restore "src/$SERVICE/$SERVICE.csproj" -a "${TARGETARCH:-$(dpkg --pri
 
 COPY src/ src/
 ARG VERSION=dev
-# Framework-dependent publish (the runtime image carries ASP.NET Core) for the image's architecture, with ReadyToRun
-# code for the service and its packages (bench/run.sh publishes the same way). The apphost embeds the name of the dll it
-# starts, so renaming it gives every image the same entrypoint, /app/service, whatever the service.
+# Self-contained publish for the image's architecture, with composite ReadyToRun code for the runtime, ASP.NET Core,
+# the packages and the service together (Directory.Build.props says why; bench/run.sh publishes the same way). The
+# apphost embeds the name of the dll it starts, so renaming it gives every image the same entrypoint, /app/service,
+# whatever the service.
 # MSBuild reads environment variables as properties and a build arg is one during RUN: VERSION would become
 # $(Version), which must be a NuGet version (an image tag such as develop-1a2b3c4 is not). The image version goes
 # to InformationalVersion only, which the service reports as service.version in its logs and traces.
@@ -33,10 +34,10 @@ RUN env -u VERSION dotnet publish "src/$SERVICE/$SERVICE.csproj" -c Release -a "
       -o out -p:InformationalVersion="$VERSION" \
     && mv "out/$SERVICE" out/service
 
-# Chiseled Ubuntu: the .NET runtime and its native dependencies only; no shell, no package manager, so the
-# healthcheck is the binary's own `healthcheck` subcommand. InvariantGlobalization is on (Directory.Build.props),
-# so the image without ICU is enough.
-FROM mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled
+# Chiseled Ubuntu with the runtime's native dependencies only (the publish carries the runtime itself); no shell, no
+# package manager, so the healthcheck is the binary's own `healthcheck` subcommand. InvariantGlobalization is on
+# (Directory.Build.props), so the image without ICU is enough.
+FROM mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled
 ARG SERVICE
 ARG VERSION=dev
 ARG REVISION=unknown

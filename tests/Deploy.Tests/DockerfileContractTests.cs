@@ -19,10 +19,26 @@ public sealed class DockerfileContractTests
     {
         var runtime = DockerfileModel.Load().Runtime;
 
-        Assert.Equal("mcr.microsoft.com/dotnet/aspnet:10.0-noble-chiseled", runtime.Image);
+        Assert.Equal("mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled", runtime.Image);
         Assert.Equal("$APP_UID", runtime.All("USER").Last().Arguments);
         Assert.Equal("8080 8081", runtime.All("EXPOSE").Single().Arguments);
         Assert.Equal("[\"/app/service\"]", runtime.All("ENTRYPOINT").Single().Arguments);
+    }
+
+    /// <summary>The runtime stage carries no .NET runtime, so what the Dockerfile's publish produces must bring its own:
+    /// MSBuild itself evaluates each service's project as the Dockerfile's publish does (an architecture named).</summary>
+    [Theory]
+    [InlineData("Catalog.Api")]
+    [InlineData("Assets.Api")]
+    public async Task ThePublishTheImageRunsIsSelfContainedCompositeReadyToRun(string service)
+    {
+        var project = Repo.PathOf($"src/{service}/{service}.csproj");
+        var output = await Tool.RunAsync("dotnet", ["msbuild", project, "-p:RuntimeIdentifier=linux-x64",
+            "-getProperty:SelfContained", "-getProperty:PublishReadyToRun", "-getProperty:PublishReadyToRunComposite"], Repo.Root);
+
+        using var properties = System.Text.Json.JsonDocument.Parse(output[output.IndexOf('{', StringComparison.Ordinal)..]);
+        foreach (var name in new[] { "SelfContained", "PublishReadyToRun", "PublishReadyToRunComposite" })
+            Assert.Equal("true", properties.RootElement.GetProperty("Properties").GetProperty(name).GetString());
     }
 
     [Fact]
@@ -75,7 +91,7 @@ public sealed class DockerfileContractTests
 
         var violations = broken.ContractViolations(DockerIgnore.Load()).ToList();
 
-        Assert.Contains(violations, v => v.Contains("not a chiseled ASP.NET image", StringComparison.Ordinal));
+        Assert.Contains(violations, v => v.Contains("not a chiseled runtime-deps image", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("USER root", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("port 8081", StringComparison.Ordinal));
         Assert.Contains(violations, v => v.Contains("ENTRYPOINT", StringComparison.Ordinal));

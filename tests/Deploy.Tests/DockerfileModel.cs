@@ -74,6 +74,10 @@ public sealed class DockerfileModel
         return new DockerfileModel(stages);
     }
 
+    /// <summary>The base of the runtime stage: the runtime's native dependencies only, since the publish is
+    /// self-contained (Directory.Build.props).</summary>
+    public const string RuntimeDepsImage = "mcr.microsoft.com/dotnet/runtime-deps:";
+
     public DockerStage Stage(string name) =>
         Stages.SingleOrDefault(s => s.Name == name) ?? throw new InvalidOperationException($"no stage named {name}");
 
@@ -81,8 +85,8 @@ public sealed class DockerfileModel
     public IEnumerable<string> ContractViolations(DockerIgnore context)
     {
         var runtime = Runtime;
-        if (!runtime.Image.StartsWith("mcr.microsoft.com/dotnet/aspnet:", StringComparison.Ordinal) || !runtime.Image.Contains("chiseled", StringComparison.Ordinal))
-            yield return $"runtime stage is {runtime.Image}, not a chiseled ASP.NET image (mcr.microsoft.com/dotnet/aspnet:*-chiseled)";
+        if (!runtime.Image.StartsWith(RuntimeDepsImage, StringComparison.Ordinal) || !runtime.Image.Contains("chiseled", StringComparison.Ordinal))
+            yield return $"runtime stage is {runtime.Image}, not a chiseled runtime-deps image ({RuntimeDepsImage}*-chiseled) for the self-contained publish";
 
         var user = runtime.All("USER").LastOrDefault()?.Arguments.Trim();
         if (user is null)
