@@ -12,8 +12,8 @@ namespace Platform;
 /// <summary>Writes one JSON object per line in Elastic Common Schema shape, with nested objects
 /// (<c>{"log":{"level":"info"}}</c>) as Elasticsearch maps them, so fluent-bit can ship stdout unchanged.
 /// Properties without an ECS home go under <c>labels</c> (scalars) so they never collide with ECS fields.
-/// One line per API request is the common case, so a line is written straight into a reused buffer: no tree of
-/// fields, no intermediate strings beyond the rendered message.</summary>
+/// One line per API request is the common case, so a line is written as UTF-8 straight into the caller's buffer (the
+/// stdout sink's batch): no tree of fields, no intermediate strings beyond the rendered message.</summary>
 public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, string? environment) : ITextFormatter
 {
     private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
@@ -23,12 +23,26 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
 
     private readonly string _dataset = serviceName + ".log";
 
+    /// <summary>For Serilog's text sinks: the line is formatted as UTF-8 and transcoded once.</summary>
     public void Format(LogEvent logEvent, TextWriter output)
     {
         var buffers = t_buffers ??= new Buffers();
         buffers.Bytes.ResetWrittenCount();
-        buffers.Json.Reset(buffers.Bytes);
+        Format(logEvent, buffers.Bytes);
+        var bytes = buffers.Bytes.WrittenSpan;
+        var chars = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(bytes.Length));
+        var count = Encoding.UTF8.GetChars(bytes, chars);
+        output.Write(chars, 0, count);
+        ArrayPool<char>.Shared.Return(chars);
+    }
+
+    /// <summary>Appends the event's line, newline included, as UTF-8 to <paramref name="output"/>: the stdout sink
+    /// formats a whole batch into one buffer this way and writes it with one call.</summary>
+    public void Format(LogEvent logEvent, IBufferWriter<byte> output)
+    {
+        var buffers = t_buffers ??= new Buffers();
         var json = buffers.Json;
+        json.Reset(output);
         var fields = new EcsFields();
         var hasLabels = false;
         foreach (var property in logEvent.Properties)
@@ -133,13 +147,8 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
         }
         json.WriteEndObject();
         json.Flush();
-
-        var bytes = buffers.Bytes.WrittenSpan;
-        var chars = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(bytes.Length) + 1);
-        var count = Encoding.UTF8.GetChars(bytes, chars);
-        chars[count++] = '\n';
-        output.Write(chars, 0, count);
-        ArrayPool<char>.Shared.Return(chars);
+        output.GetSpan(1)[0] = (byte)'\n';
+        output.Advance(1);
     }
 
     /// <summary>Renders the message with string values unquoted ("GET /x", not "\"GET\" \"/x\""): it is read by people.</summary>

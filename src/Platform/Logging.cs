@@ -51,9 +51,9 @@ internal static class Logging
             // dependency transitions are logged once each (Health); a check that throws is still logged.
             .Filter.ByExcluding(IsProbeResult)
             .Enrich.FromLogContext()
-            // Formatting and writing happen on a background thread, so a slow stdout (a busy node's container
-            // runtime) never stalls requests. A full buffer drops lines rather than blocking traffic.
-            .WriteTo.Async(sink => sink.Console(new EcsJsonFormatter(serviceName, version, environment)), bufferSize: 10_000, blockWhenFull: false)
+            // Formatting and writing happen on a background thread, batched (StdoutSink), so a slow stdout never
+            // stalls requests. A full queue drops lines rather than blocking traffic.
+            .WriteTo.Sink(new StdoutSink(new EcsJsonFormatter(serviceName, version, environment), Console.OpenStandardOutput(), queueLimit: 10_000))
             .CreateLogger();
 
         // Serilog is a provider under the framework's logger factory, which caches loggers per category: the
