@@ -66,8 +66,10 @@ STATE=$ROOT/bench/.state
 RESULTS=$ROOT/bench/results
 # Builds of other commits (@REF), by commit id: a commit never changes, so neither does its build.
 BUILD_CACHE=$ROOT/bench/.builds
-PRIMARY_PORT=57432 STANDBY_PORT=57433 API_PORT=57100 MANAGEMENT_PORT=57101 SINK_PORT=57200
-ASSETS_PORT=57110 ASSETS_MANAGEMENT_PORT=57111 S3_PORT=57300
+# Below Linux's ephemeral range (32768–60999 by default): a port in it can be taken as the source port of an outgoing
+# connection (a client of the previous target, still in its pool), and a target's listener then fails to bind.
+PRIMARY_PORT=27432 STANDBY_PORT=27433 API_PORT=27100 MANAGEMENT_PORT=27101 SINK_PORT=27200
+ASSETS_PORT=27110 ASSETS_MANAGEMENT_PORT=27111 S3_PORT=27300
 KINDS="raw pgbench service-on service-off service-traces service-logs"
 ALL_SCENARIOS="get-by-id by-sku list create get-asset"
 
