@@ -1,10 +1,8 @@
 using System.Buffers;
 using System.Globalization;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Serilog.Events;
-using Serilog.Formatting;
 using Serilog.Parsing;
 
 namespace Platform;
@@ -14,34 +12,21 @@ namespace Platform;
 /// Properties without an ECS home go under <c>labels</c> (scalars) so they never collide with ECS fields.
 /// One line per API request is the common case, so a line is written as UTF-8 straight into the caller's buffer (the
 /// stdout sink's batch): no tree of fields, no intermediate strings beyond the rendered message.</summary>
-public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, string? environment) : ITextFormatter
+public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, string? environment)
 {
     private static readonly JsonWriterOptions s_writerOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, SkipValidation = true };
 
-    /// <summary>Per thread: Serilog's asynchronous sink formats on one worker thread, other sinks may not.</summary>
+    /// <summary>Per thread: the stdout sink formats on its one writer thread; a test may format on others.</summary>
     [ThreadStatic] private static Buffers? t_buffers;
 
     private readonly string _dataset = serviceName + ".log";
-
-    /// <summary>For Serilog's text sinks: the line is formatted as UTF-8 and transcoded once.</summary>
-    public void Format(LogEvent logEvent, TextWriter output)
-    {
-        var buffers = t_buffers ??= new Buffers();
-        buffers.Bytes.ResetWrittenCount();
-        Format(logEvent, buffers.Bytes);
-        var bytes = buffers.Bytes.WrittenSpan;
-        var chars = ArrayPool<char>.Shared.Rent(Encoding.UTF8.GetMaxCharCount(bytes.Length));
-        var count = Encoding.UTF8.GetChars(bytes, chars);
-        output.Write(chars, 0, count);
-        ArrayPool<char>.Shared.Return(chars);
-    }
 
     /// <summary>Appends the event's line, newline included, as UTF-8 to <paramref name="output"/>: the stdout sink
     /// formats a whole batch into one buffer this way and writes it with one call.</summary>
     public void Format(LogEvent logEvent, IBufferWriter<byte> output)
     {
         var buffers = t_buffers ??= new Buffers();
-        var json = buffers.Json;
+        var json = buffers.Json ??= new Utf8JsonWriter(output, s_writerOptions);
         json.Reset(output);
         var fields = new EcsFields();
         var hasLabels = false;
@@ -263,14 +248,11 @@ public sealed class EcsJsonFormatter(string serviceName, string serviceVersion, 
 
     private sealed class Buffers
     {
-        public ArrayBufferWriter<byte> Bytes { get; } = new(1024);
-
-        public Utf8JsonWriter Json { get; }
+        /// <summary>Created on first use and reset to each call's output.</summary>
+        public Utf8JsonWriter? Json { get; set; }
 
         public StringWriter Message { get; } = new(CultureInfo.InvariantCulture);
 
         public char[] MessageChars { get; set; } = new char[256];
-
-        public Buffers() => Json = new Utf8JsonWriter(Bytes, s_writerOptions);
     }
 }

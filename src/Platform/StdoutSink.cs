@@ -19,13 +19,14 @@ internal sealed class StdoutSink : ILogEventSink, IDisposable
     /// <summary>A batch is written once it reaches this size, so one burst never needs an unbounded buffer.</summary>
     private const int BatchBytes = 64 * 1024;
 
+    private static readonly MessageTemplate s_droppedTemplate =
+        new MessageTemplateParser().Parse("{DroppedLines} log lines were dropped: stdout did not keep up");
+
     private readonly BlockingCollection<LogEvent> _queue;
     private readonly EcsJsonFormatter _formatter;
     private readonly Stream _output;
     private readonly ArrayBufferWriter<byte> _batch = new(BatchBytes * 2);
     private readonly Thread _writer;
-    private static readonly MessageTemplate s_droppedTemplate =
-        new MessageTemplateParser().Parse("{DroppedLines} log lines were dropped: stdout did not keep up");
     private long _dropped;
 
     public StdoutSink(EcsJsonFormatter formatter, Stream output, int queueLimit)

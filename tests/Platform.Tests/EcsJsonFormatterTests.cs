@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Diagnostics;
+using System.Text;
 using System.Text.Json;
 using Serilog.Events;
 using Serilog.Parsing;
@@ -9,9 +11,9 @@ public sealed class EcsJsonFormatterTests
 {
     private static JsonElement Format(LogEvent logEvent)
     {
-        using var writer = new StringWriter();
-        new EcsJsonFormatter("catalog", "1.2.3", "prod").Format(logEvent, writer);
-        var text = writer.ToString();
+        var buffer = new ArrayBufferWriter<byte>();
+        new EcsJsonFormatter("catalog", "1.2.3", "prod").Format(logEvent, buffer);
+        var text = Encoding.UTF8.GetString(buffer.WrittenSpan);
         Assert.EndsWith("\n", text, StringComparison.Ordinal);
         Assert.Single(text.TrimEnd('\n').Split('\n'));
         return JsonDocument.Parse(text).RootElement.Clone();
