@@ -19,7 +19,7 @@ public sealed class DockerfileContractTests
     {
         var runtime = DockerfileModel.Load().Runtime;
 
-        Assert.Equal("mcr.microsoft.com/dotnet/runtime-deps:10.0-noble-chiseled", runtime.Image);
+        Assert.Equal(DockerfileModel.RuntimeDepsImage + "10.0-noble-chiseled", runtime.Image);
         Assert.Equal("$APP_UID", runtime.All("USER").Last().Arguments);
         Assert.Equal("8080 8081", runtime.All("EXPOSE").Single().Arguments);
         Assert.Equal("[\"/app/service\"]", runtime.All("ENTRYPOINT").Single().Arguments);
